@@ -1,0 +1,1 @@
+"""The HTTP service: nearest service center and coverage lookups (not built yet)."""

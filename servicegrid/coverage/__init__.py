@@ -1,0 +1,1 @@
+"""Walking networks, distances, coverage and gaps, and siting of new stations."""

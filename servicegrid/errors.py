@@ -1,0 +1,77 @@
+"""The exception hierarchy: every problem a user can fix is a ServiceGridError.
+
+The command line prints these without a traceback and exits non-zero; anything else that
+escapes is a bug. Each subclass also inherits the matching builtin so that ``except ValueError``
+keeps working for library users.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+__all__ = [
+    "CRSError",
+    "InputError",
+    "NetworkError",
+    "ServiceGridError",
+    "StandardsError",
+]
+
+
+class ServiceGridError(Exception):
+    """A problem with the user's data, settings or request, with a message that says what to do."""
+
+
+class InputError(ServiceGridError, ValueError):
+    """A file, layer, row or field that cannot be read as given.
+
+    The message is prefixed with where the problem is, e.g.
+    ``villages.shp, row 12, field 'households': 'abc' is not a number``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | PathLike[str] | None = None,
+        layer: str | None = None,
+        row: int | str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.source = None if source is None else str(source)
+        self.layer = layer
+        self.row = row
+        self.field = field
+        self.detail = message
+        super().__init__(_locate(message, self.source, layer, row, field))
+
+
+class CRSError(ServiceGridError, ValueError):
+    """A missing, unknown or unsuitable coordinate reference system."""
+
+
+class StandardsError(ServiceGridError, ValueError):
+    """A standards preset that cannot be loaded, or data that does not fit it."""
+
+
+class NetworkError(ServiceGridError, ValueError):
+    """A walking network that is empty, corrupt or does not overlap the planning area."""
+
+
+def _locate(
+    message: str,
+    source: str | None,
+    layer: str | None,
+    row: int | str | None,
+    field: str | None,
+) -> str:
+    where = []
+    if source:
+        where.append(source)
+    if layer:
+        where.append(f"layer '{layer}'")
+    if row is not None:
+        where.append(f"row {row}")
+    if field:
+        where.append(f"field '{field}'")
+    return f"{', '.join(where)}: {message}" if where else message

@@ -1,0 +1,1 @@
+"""Reading and writing layers, coordinate systems, the workspace, validation and the demo county."""

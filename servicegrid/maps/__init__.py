@@ -1,0 +1,1 @@
+"""Folium maps of facilities, coverage and gaps (not built yet)."""

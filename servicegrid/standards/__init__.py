@@ -1,0 +1,1 @@
+"""Tiered construction standards as data, and facility audits against them."""
