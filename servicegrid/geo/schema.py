@@ -495,12 +495,10 @@ def parse_bool(values: pd.Series, *, source: str | None, layer: str, field: str)
 
 def split_list(values: pd.Series) -> pd.Series:
     """Normalised list text: entries separated by '; ' whatever the separators were."""
-    text = values.astype("string").str.strip()
-    return (
-        text.str.split(_LIST_SPLIT)
-        .map(lambda parts: "; ".join(p for p in parts if p) if isinstance(parts, list) else pd.NA)
-        .astype("string")
-    )
+    parts = values.astype("string").str.strip().str.split(_LIST_SPLIT).explode()
+    parts = parts[parts.notna() & (parts != "")]
+    joined = parts.groupby(level=0, sort=False).agg("; ".join)
+    return joined.reindex(values.index).astype("string")
 
 
 def _row_label(values: pd.Series, pos: int) -> int:

@@ -1,0 +1,704 @@
+"""Validation of a workspace: every problem at once, each with where it is and what to do.
+
+:func:`validate_workspace` runs all checks and returns a :class:`ValidationReport` with one
+finding per problem (severity, layer, id, row, field, check, message) and the workspace with
+invalid geometries repaired (``make_valid``, keeping the polygonal part) so later stages can
+run on it. Errors make ``servicegrid validate`` exit non-zero; warnings do not.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import InputError
+from .crs import in_china
+from .hierarchy import PARENT_LINKS
+from .schema import LAYERS, conform
+from .workspace import Workspace
+
+__all__ = ["FINDING_COLUMNS", "ValidationReport", "validate_workspace"]
+
+logger = logging.getLogger(__name__)
+
+Severity = Literal["error", "warning", "info"]
+FINDING_COLUMNS = ["severity", "layer", "id", "row", "field", "check", "message"]
+DEMAND_LAYERS = ("compounds", "settlements", "villages", "grids")
+POLYGON_LAYERS = ("townships", "villages", "grids", "microgrids", "compounds")
+
+# Tolerances: digitised boundaries rarely match to the centimetre.
+STICK_OUT_SHARE = 0.02  # a child may lie outside its parent by 2 % of its area …
+STICK_OUT_MIN_M2 = 50.0  # … and by at least this much before it is reported
+OVERLAP_SHARE = 0.01
+OVERLAP_MIN_M2 = 10.0
+UNCOVERED_SHARE = 0.02
+UNCOVERED_MIN_M2 = 500.0
+OUTSIDE_AREA_M = 10.0
+GCJ_MIN_OFFSET_M = 50.0  # median distance to the roads below which data are taken as aligned
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Findings of :func:`validate_workspace` and the workspace with safe repairs applied."""
+
+    findings: pd.DataFrame
+    workspace: Workspace
+
+    @property
+    def errors(self) -> int:
+        """Number of error findings."""
+        return int((self.findings["severity"] == "error").sum())
+
+    @property
+    def warnings(self) -> int:
+        """Number of warning findings."""
+        return int((self.findings["severity"] == "warning").sum())
+
+    @property
+    def ok(self) -> bool:
+        """True when there are no errors (warnings allowed)."""
+        return self.errors == 0
+
+    def to_json(self) -> str:
+        """The findings as a JSON document (UTF-8, Chinese kept readable)."""
+        records = self.findings.astype(object).where(self.findings.notna(), None).to_dict("records")
+        payload = {"errors": self.errors, "warnings": self.warnings, "findings": records}
+        return json.dumps(payload, ensure_ascii=False, indent=2)
+
+
+def _findings(
+    severity: Severity,
+    layer: str,
+    check: str,
+    message: Iterable[str] | str,
+    *,
+    ids: Iterable[object] | None = None,
+    rows: Iterable[int] | None = None,
+    field: str | None = None,
+) -> pd.DataFrame:
+    """A findings frame; scalars are broadcast over the rows."""
+    messages = [message] if isinstance(message, str) else list(message)
+    ids_list = list(ids) if ids is not None else [None] * len(messages)
+    rows_list = list(rows) if rows is not None else [None] * len(messages)
+    n = max(len(messages), len(ids_list))
+    if len(messages) == 1 and n > 1:
+        messages = messages * n
+    return pd.DataFrame(
+        {
+            "severity": severity,
+            "layer": layer,
+            "id": pd.array([None if i is None or pd.isna(i) else str(i) for i in ids_list], dtype="string"),
+            "row": pd.array(rows_list, dtype="Int64"),
+            "field": field,
+            "check": check,
+            "message": messages,
+        },
+        index=range(n),
+    )
+
+
+def _no_findings() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="string") for c in FINDING_COLUMNS})
+
+
+def _ids(frame: gpd.GeoDataFrame) -> pd.Series:
+    if "id" in frame.columns:
+        return frame["id"].astype("string").reset_index(drop=True)
+    return pd.Series(pd.NA, index=range(len(frame)), dtype="string")
+
+
+def validate_workspace(workspace: Workspace, *, known_tiers: Iterable[str] | None = None) -> ValidationReport:
+    """Run every check on ``workspace`` and collect all findings.
+
+    Parameters
+    ----------
+    workspace
+        The workspace to check (layers in WGS-84).
+    known_tiers
+        Tier ids and labels that the standards preset resolves; facilities with another tier are
+        reported. ``None`` skips the check.
+
+    Returns
+    -------
+    ValidationReport
+        Findings sorted errors first, and the workspace with invalid geometries repaired.
+    """
+    found: list[pd.DataFrame] = [_check_required_layers(workspace)]
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    for name, raw in workspace.layers.items():
+        frame, problems = _conform_and_repair(name, raw.reset_index(drop=True))
+        layers[name] = frame
+        found.extend(problems)
+    repaired = workspace.with_layers(**layers)
+    placed = {name: frame[_placeable(frame)] for name, frame in layers.items()}
+    placed = {name: frame for name, frame in placed.items() if len(frame)}
+    if placed:
+        crs = Workspace(None, placed).metric_crs
+        metric = {name: frame.to_crs(crs) for name, frame in placed.items()}
+        found.append(_check_references(layers))  # ids only: every feature counts
+        found.append(_check_nesting(metric))
+        found.extend(_check_overlaps(name, metric[name]) for name in POLYGON_LAYERS if name in metric)
+        found.append(_check_uncovered(metric, parent="villages", child="grids"))
+        found.append(_check_uncovered(metric, parent="townships", child="villages"))
+        found.append(_check_outside_area(metric))
+        found.append(_check_gcj_offset(placed, crs=crs))
+        found.append(_check_codes(layers))
+        if known_tiers is not None and "facilities" in layers:
+            found.append(_check_tiers(layers["facilities"], set(known_tiers)))
+    findings = pd.concat([_no_findings(), *(f for f in found if len(f))], ignore_index=True)
+    order = findings["severity"].map({"error": 0, "warning": 1, "info": 2})
+    findings = findings.assign(_o=order).sort_values(["_o", "layer", "row"], kind="stable").drop(columns="_o")
+    return ValidationReport(findings.reset_index(drop=True), repaired)
+
+
+def _check_required_layers(workspace: Workspace) -> pd.DataFrame:
+    out = []
+    if "facilities" not in workspace:
+        out.append(
+            _findings(
+                "error",
+                "facilities",
+                "missing_layer",
+                "the workspace has no facilities; import the service-center register with "
+                "'servicegrid import facilities REGISTER.xlsx --into WORKSPACE.gpkg'",
+            )
+        )
+    if not any(name in workspace for name in DEMAND_LAYERS):
+        out.append(
+            _findings(
+                "error",
+                "compounds",
+                "missing_layer",
+                "the workspace has no demand layer (compounds, settlements, villages or grids); import at least one",
+            )
+        )
+    return pd.concat(out, ignore_index=True) if out else _no_findings()
+
+
+def _conform_and_repair(name: str, frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[pd.DataFrame]]:
+    """Types, required columns, geometry problems, ids, value ranges and swapped coordinates."""
+    spec = LAYERS[name]
+    problems: list[pd.DataFrame] = []
+    try:
+        frame = conform(frame, name)
+    except InputError as exc:
+        problems.append(
+            _findings(
+                "error", name, "wrong_type", exc.detail, rows=[exc.row] if exc.row else None, field=exc.field
+            )
+        )
+    for col in spec.columns:
+        if col.required and col.name not in frame.columns:
+            problems.append(
+                _findings(
+                    "error",
+                    name,
+                    "missing_column",
+                    f"required column '{col.name}' is missing (accepted headers: {', '.join((col.name, *col.aliases))})",
+                    field=col.name,
+                )
+            )
+    ids = _ids(frame)
+    rows = np.arange(1, len(frame) + 1)
+    geom = frame.geometry.array
+    empty = shapely.is_missing(geom) | shapely.is_empty(geom)
+    if empty.any():
+        problems.append(
+            _findings(
+                "error",
+                name,
+                "empty_geometry",
+                "the geometry is empty; draw the feature or delete the row",
+                ids=ids[empty],
+                rows=rows[empty],
+            )
+        )
+    type_ok = _geometry_type_ok(geom, spec.geometry) | empty
+    if not type_ok.all():
+        kinds = shapely.get_type_id(geom[~type_ok])
+        names = np.array(
+            [
+                "Point",
+                "LineString",
+                "LinearRing",
+                "Polygon",
+                "MultiPoint",
+                "MultiLineString",
+                "MultiPolygon",
+                "GeometryCollection",
+            ]
+        )[kinds]
+        problems.append(
+            _findings(
+                "error",
+                name,
+                "geometry_type",
+                [f"{k} where {name} need a {spec.geometry.replace('_or_', ' or ')} geometry" for k in names],
+                ids=ids[~type_ok],
+                rows=rows[~type_ok],
+            )
+        )
+    invalid = ~empty & ~shapely.is_valid(geom)
+    if invalid.any():
+        reasons = shapely.is_valid_reason(geom[invalid])
+        fixed = shapely.make_valid(geom[invalid])
+        if spec.geometry in ("polygon", "polygon_or_point"):
+            fixed = _polygonal_part(fixed)
+        safe = ~shapely.is_empty(fixed)
+        new_geom = geom.copy()
+        idx = np.flatnonzero(invalid)
+        new_geom[idx[safe]] = fixed[safe]
+        frame = frame.set_geometry(gpd.GeoSeries(new_geom, index=frame.index, crs=frame.crs))
+        if safe.any():
+            problems.append(
+                _findings(
+                    "warning",
+                    name,
+                    "invalid_geometry",
+                    [
+                        f"invalid geometry ({r}) repaired with make_valid; check the shape"
+                        for r in reasons[safe]
+                    ],
+                    ids=ids[invalid][safe],
+                    rows=rows[invalid][safe],
+                )
+            )
+        if (~safe).any():
+            problems.append(
+                _findings(
+                    "error",
+                    name,
+                    "invalid_geometry",
+                    [f"invalid geometry ({r}) cannot be repaired safely; redraw it" for r in reasons[~safe]],
+                    ids=ids[invalid][~safe],
+                    rows=rows[invalid][~safe],
+                )
+            )
+    if "id" in frame.columns:
+        missing = ids.isna().to_numpy()
+        if missing.any():
+            problems.append(
+                _findings(
+                    "error",
+                    name,
+                    "missing_id",
+                    "the id is blank; give every feature an id",
+                    rows=rows[missing],
+                    field="id",
+                )
+            )
+        dup = ids.duplicated(keep=False).to_numpy() & ~missing
+        if dup.any():
+            first_row = pd.Series(rows[dup]).groupby(ids[dup].to_numpy()).transform("min").to_numpy()
+            problems.append(
+                _findings(
+                    "error",
+                    name,
+                    "duplicate_id",
+                    [
+                        f"id '{i}' is used more than once (first at row {r}); ids must be unique"
+                        for i, r in zip(ids[dup], first_row, strict=True)
+                    ],
+                    ids=ids[dup],
+                    rows=rows[dup],
+                    field="id",
+                )
+            )
+    problems.extend(_check_ranges(name, frame, ids, rows))
+    problems.append(_check_swapped(name, frame, ids, rows, ~empty))
+    return frame, problems
+
+
+def _placeable(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Features with a real WGS-84 position that does not look swapped (the metric checks need them)."""
+    geom = frame.geometry.array
+    present = ~(shapely.is_missing(geom) | shapely.is_empty(geom))
+    bounds = shapely.bounds(geom)
+    with np.errstate(invalid="ignore"):
+        inside = (
+            (bounds[:, 0] >= -180) & (bounds[:, 2] <= 180) & (bounds[:, 1] >= -90) & (bounds[:, 3] <= 90)
+        )
+    x, y = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
+    return present & inside & ~(in_china(y, x) & ~in_china(x, y))
+
+
+def _geometry_type_ok(geom: np.ndarray, kind: str) -> np.ndarray:
+    type_id = shapely.get_type_id(geom)
+    polygon = np.isin(type_id, (3, 6))
+    point = type_id == 0
+    line = np.isin(type_id, (1, 5))
+    return {"polygon": polygon, "point": point, "line": line, "polygon_or_point": polygon | point}[kind]
+
+
+def _polygonal_part(geoms: np.ndarray) -> np.ndarray:
+    """The polygons of each geometry (collections from make_valid may carry stray lines)."""
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    keep = np.isin(shapely.get_type_id(parts), (3, 6))
+    out = np.full(len(geoms), shapely.Polygon(), dtype=object)
+    if keep.any():
+        merged = shapely.multipolygons(parts[keep], indices=owner[keep])
+        present = np.unique(owner[keep])
+        single = shapely.get_num_geometries(merged) == 1
+        merged = np.where(single, shapely.get_geometry(merged, 0), merged)
+        out[present] = merged
+    return out
+
+
+def _check_ranges(name: str, frame: pd.DataFrame, ids: pd.Series, rows: np.ndarray) -> list[pd.DataFrame]:
+    out = []
+    for col in LAYERS[name].columns:
+        if col.kind not in ("int", "float") or col.name not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[col.name], errors="coerce").astype(float).to_numpy()
+        bad = np.zeros(len(values), dtype=bool)
+        if col.minimum is not None:
+            bad |= values < col.minimum
+        if col.maximum is not None:
+            bad |= values > col.maximum
+        if bad.any():
+            unit = f" {col.unit}" if col.unit else ""
+            lo = "" if col.minimum is None else f"{col.minimum:g}"
+            hi = "" if col.maximum is None else f"{col.maximum:g}"
+            out.append(
+                _findings(
+                    "error",
+                    name,
+                    "impossible_value",
+                    [
+                        f"{v:g}{unit} is impossible for {col.name} (expected {lo}–{hi}{unit})"
+                        for v in values[bad]
+                    ],
+                    ids=ids[bad],
+                    rows=rows[bad],
+                    field=col.name,
+                )
+            )
+    if {"households", "population"} <= set(frame.columns):
+        hh = pd.to_numeric(frame["households"], errors="coerce").astype(float).to_numpy()
+        pop = pd.to_numeric(frame["population"], errors="coerce").astype(float).to_numpy()
+        odd = (pop < hh) & (hh > 0)
+        if odd.any():
+            out.append(
+                _findings(
+                    "warning",
+                    name,
+                    "population_below_households",
+                    [
+                        f"population {p:g} is below households {h:g}; are the columns swapped?"
+                        for p, h in zip(pop[odd], hh[odd], strict=True)
+                    ],
+                    ids=ids[odd],
+                    rows=rows[odd],
+                    field="population",
+                )
+            )
+    return out
+
+
+def _check_swapped(
+    name: str, frame: gpd.GeoDataFrame, ids: pd.Series, rows: np.ndarray, present: np.ndarray
+) -> pd.DataFrame:
+    """Features whose x looks like a Chinese latitude and y like a longitude."""
+    pts = frame.geometry.array[present]
+    if len(pts) == 0:
+        return _no_findings()
+    rep = shapely.point_on_surface(pts)
+    x, y = shapely.get_x(rep), shapely.get_y(rep)
+    swapped = in_china(y, x) & ~in_china(x, y)
+    if not swapped.any():
+        return _no_findings()
+    return _findings(
+        "error",
+        name,
+        "swapped_coordinates",
+        [
+            f"position ({a:.5f}, {b:.5f}) looks like latitude/longitude swapped; re-import with "
+            "--lon and --lat naming the right columns"
+            for a, b in zip(x[swapped], y[swapped], strict=True)
+        ],
+        ids=ids[present][swapped],
+        rows=rows[present][swapped],
+    )
+
+
+def _check_references(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
+    out = []
+    for name, frame in layers.items():
+        for col in LAYERS[name].columns:
+            if col.references is None or col.name not in frame.columns:
+                continue
+            values = frame[col.name].astype("string")
+            given = values.notna().to_numpy()
+            if col.references not in layers:
+                if given.any():
+                    out.append(
+                        _findings(
+                            "warning",
+                            name,
+                            "unchecked_reference",
+                            f"{int(given.sum())} {col.name} value(s) cannot be checked: the workspace has no "
+                            f"{col.references} layer",
+                            field=col.name,
+                        )
+                    )
+                continue
+            known = (
+                set(layers[col.references]["id"].astype("string").dropna())
+                if "id" in layers[col.references]
+                else set()
+            )
+            orphan = given & ~values.isin(known).fillna(False).to_numpy()
+            if orphan.any():
+                out.append(
+                    _findings(
+                        "error",
+                        name,
+                        "orphan_reference",
+                        [f"{col.name} '{v}' does not exist in {col.references}" for v in values[orphan]],
+                        ids=_ids(frame)[orphan],
+                        rows=np.flatnonzero(orphan) + 1,
+                        field=col.name,
+                    )
+                )
+    return pd.concat(out, ignore_index=True) if out else _no_findings()
+
+
+def _parent_geometry(
+    child: gpd.GeoDataFrame, parent: gpd.GeoDataFrame, column: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of children whose parent id resolves, and the parent geometry of each."""
+    lookup = pd.Series(np.arange(len(parent)), index=parent["id"].astype("string"))
+    lookup = lookup[~lookup.index.duplicated()]
+    pos = child[column].astype("string").map(lookup)
+    has = pos.notna().to_numpy()
+    return np.flatnonzero(has), parent.geometry.array[pos[has].astype(int).to_numpy()]
+
+
+def _check_nesting(metric: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
+    """Polygons that stick out of the parent they name, beyond a tolerance."""
+    out = []
+    for link in PARENT_LINKS:
+        child, parent = metric.get(link.layer), metric.get(link.parent)
+        if child is None or parent is None or link.column not in child or "id" not in parent:
+            continue
+        if LAYERS[link.layer].geometry == "point":
+            continue
+        pos, parent_geom = _parent_geometry(child, parent, link.column)
+        geom = child.geometry.array[pos]
+        polygonal = np.isin(shapely.get_type_id(geom), (3, 6))
+        pos, geom, parent_geom = pos[polygonal], geom[polygonal], parent_geom[polygonal]
+        if len(pos) == 0:
+            continue
+        outside = shapely.area(shapely.difference(geom, parent_geom))
+        share = outside / np.maximum(shapely.area(geom), 1e-9)
+        bad = (share > STICK_OUT_SHARE) & (outside > STICK_OUT_MIN_M2)
+        if bad.any():
+            out.append(
+                _findings(
+                    "warning",
+                    link.layer,
+                    "sticks_out_of_parent",
+                    [
+                        f"{a:,.0f} m² ({s:.0%}) lies outside its {link.parent[:-1]} '{p}'"
+                        for a, s, p in zip(
+                            outside[bad], share[bad], child[link.column].to_numpy()[pos[bad]], strict=True
+                        )
+                    ],
+                    ids=_ids(child)[pos[bad]],
+                    rows=pos[bad] + 1,
+                    field=link.column,
+                )
+            )
+    return pd.concat(out, ignore_index=True) if out else _no_findings()
+
+
+def _check_overlaps(name: str, frame: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Siblings (same parent) whose polygons overlap beyond a tolerance."""
+    geom = frame.geometry.array
+    left, right = frame.sindex.query(geom, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    spec = LAYERS[name]
+    if spec.parent_column and spec.parent_column in frame.columns:
+        parent = frame[spec.parent_column].astype("string").to_numpy()
+        same = pd.Series(parent[left]).eq(pd.Series(parent[right])).fillna(False).to_numpy()
+        left, right = left[same], right[same]
+    if len(left) == 0:
+        return _no_findings()
+    area = shapely.area(shapely.intersection(geom[left], geom[right]))
+    smaller = np.minimum(shapely.area(geom[left]), shapely.area(geom[right]))
+    bad = (area > OVERLAP_MIN_M2) & (area > OVERLAP_SHARE * smaller)
+    if not bad.any():
+        return _no_findings()
+    ids = _ids(frame).to_numpy()
+    return _findings(
+        "warning",
+        name,
+        "overlapping_siblings",
+        [
+            f"overlaps '{ids[r]}' by {a:,.0f} m²; siblings should not overlap"
+            for r, a in zip(right[bad], area[bad], strict=True)
+        ],
+        ids=ids[left[bad]],
+        rows=left[bad] + 1,
+    )
+
+
+def _check_uncovered(metric: dict[str, gpd.GeoDataFrame], *, parent: str, child: str) -> pd.DataFrame:
+    """Parts of a parent polygon (that has children) covered by none of its children."""
+    parents, children = metric.get(parent), metric.get(child)
+    column = LAYERS[child].parent_column
+    if parents is None or children is None or column not in children or "id" not in parents:
+        return _no_findings()
+    # Children are meant to tile their parent without overlaps (overlaps are reported apart), so
+    # the uncovered area is the parent's area less the areas its children cover inside it.
+    pos, parent_geom = _parent_geometry(children, parents, column)
+    if len(pos) == 0:
+        return _no_findings()
+    inside = shapely.area(shapely.intersection(children.geometry.array[pos], parent_geom))
+    pid = parents["id"].astype("string")
+    covered = pd.Series(inside).groupby(children[column].astype("string").to_numpy()[pos]).sum()
+    has = pid.isin(covered.index).to_numpy()
+    geom = parents.geometry.array[has]
+    gaps = np.maximum(shapely.area(geom) - covered.loc[pid[has]].to_numpy(), 0.0)
+    share = gaps / np.maximum(shapely.area(geom), 1e-9)
+    bad = (share > UNCOVERED_SHARE) & (gaps > UNCOVERED_MIN_M2)
+    if not bad.any():
+        return _no_findings()
+    return _findings(
+        "warning",
+        parent,
+        f"not_covered_by_{child}",
+        [
+            f"{a:,.0f} m² ({s:.0%}) is covered by no {child[:-1]}; draw the missing {child}"
+            for a, s in zip(gaps[bad], share[bad], strict=True)
+        ],
+        ids=pid[has][bad],
+        rows=np.flatnonzero(has)[bad] + 1,
+    )
+
+
+def _check_outside_area(metric: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
+    """Facilities outside the planning area (the townships, else the villages)."""
+    area_layer = next((n for n in ("townships", "villages") if n in metric), None)
+    facilities = metric.get("facilities")
+    if area_layer is None or facilities is None:
+        return _no_findings()
+    area = shapely.union_all(metric[area_layer].geometry.array)
+    shapely.prepare(area)
+    pts = facilities.geometry.array
+    present = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
+    outside = present & ~shapely.dwithin(pts, area, OUTSIDE_AREA_M)
+    if not outside.any():
+        return _no_findings()
+    dist = shapely.distance(pts[outside], area)
+    return _findings(
+        "warning",
+        "facilities",
+        "outside_planning_area",
+        [f"lies {d:,.0f} m outside the planning area ({area_layer}); check its coordinates" for d in dist],
+        ids=_ids(facilities)[outside],
+        rows=np.flatnonzero(outside) + 1,
+    )
+
+
+def _check_gcj_offset(layers: dict[str, gpd.GeoDataFrame], *, crs: object) -> pd.DataFrame:
+    """Point layers that sit a systematic GCJ-02 offset away from the roads layer."""
+    roads = layers.get("roads")
+    if roads is None or len(roads) == 0:
+        return _no_findings()
+    from .chinacoords import gcj02_to_wgs84
+
+    road_geom = roads.to_crs(crs).geometry.array
+    tree = shapely.STRtree(road_geom)
+    out = []
+    for name in ("facilities", "gates", "candidates"):
+        frame = layers.get(name)
+        if frame is None or len(frame) < 3:
+            continue
+        pts = frame.geometry.array
+        pts = pts[~(shapely.is_missing(pts) | shapely.is_empty(pts))]
+        lon, lat = shapely.get_x(pts), shapely.get_y(pts)
+        if not in_china(lon, lat).all():
+            continue
+        as_given = _median_road_distance(tree, road_geom, lon, lat, crs)
+        wlon, wlat = gcj02_to_wgs84(lon, lat)
+        as_gcj = _median_road_distance(tree, road_geom, wlon, wlat, crs)
+        if as_given > GCJ_MIN_OFFSET_M and as_gcj < 0.5 * as_given:
+            out.append(
+                _findings(
+                    "warning",
+                    name,
+                    "looks_like_gcj02",
+                    f"the points sit a median {as_given:,.0f} m from the roads as declared (WGS-84) but "
+                    f"{as_gcj:,.0f} m if read as GCJ-02 (Amap/Tencent); re-import with --coords gcj02",
+                )
+            )
+    return pd.concat(out, ignore_index=True) if out else _no_findings()
+
+
+def _median_road_distance(
+    tree: shapely.STRtree, roads: np.ndarray, lon: np.ndarray, lat: np.ndarray, crs: object
+) -> float:
+    pts = gpd.GeoSeries(shapely.points(lon, lat), crs=4326).to_crs(crs).array
+    _idx, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    return float(np.median(dist)) if len(dist) else np.inf
+
+
+def _check_codes(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
+    """A village's statistical code must start with its township's 9-digit code."""
+    villages, townships = layers.get("villages"), layers.get("townships")
+    if villages is None or townships is None:
+        return _no_findings()
+    if not {"code", "township_id"} <= set(villages.columns) or "code" not in townships.columns:
+        return _no_findings()
+    town_code = pd.Series(
+        townships["code"].astype("string").to_numpy(), index=townships["id"].astype("string")
+    )
+    town_code = town_code[~town_code.index.duplicated()]
+    expected = villages["township_id"].astype("string").map(town_code).str.slice(0, 9)
+    code = villages["code"].astype("string")
+    bad = (code.notna() & expected.notna() & (code.str.slice(0, 9) != expected)).to_numpy()
+    if not bad.any():
+        return _no_findings()
+    return _findings(
+        "warning",
+        "villages",
+        "code_mismatch",
+        [
+            f"code {c} does not start with its township's code {e}"
+            for c, e in zip(code[bad], expected[bad], strict=True)
+        ],
+        ids=_ids(villages)[bad],
+        rows=np.flatnonzero(bad) + 1,
+        field="code",
+    )
+
+
+def _check_tiers(facilities: gpd.GeoDataFrame, known: set[str]) -> pd.DataFrame:
+    if "tier" not in facilities.columns:
+        return _no_findings()
+    tier = facilities["tier"].astype("string")
+    bad = (tier.isna() | ~tier.isin(known)).fillna(True).to_numpy()
+    if not bad.any():
+        return _no_findings()
+    return _findings(
+        "error",
+        "facilities",
+        "unknown_tier",
+        [
+            f"tier '{t}' is not a tier of the standards preset" if pd.notna(t) else "the tier is blank"
+            for t in tier[bad]
+        ],
+        ids=_ids(facilities)[bad],
+        rows=np.flatnonzero(bad) + 1,
+        field="tier",
+    )

@@ -1,0 +1,139 @@
+"""The workspace GeoPackage: round trips, settings, and writes that never corrupt what exists."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from servicegrid.errors import InputError
+from servicegrid.geo.schema import conform, layer_spec, parse_bool
+from servicegrid.geo.workspace import WorkspaceSettings, atomic_path, read_workspace, write_layers
+
+
+def villages() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"id": ["V1", "V2"], "name": ["东村", "新华社区"], "households": pd.array([120, 900], dtype="Int64")},
+        geometry=[shapely.box(113.60, 37.70, 113.61, 37.71), shapely.box(113.61, 37.70, 113.62, 37.71)],
+        crs=4326,
+    )
+
+
+def test_layers_and_settings_round_trip(tmp_path):
+    path = tmp_path / "county.gpkg"
+    settings = WorkspaceSettings(name="示范县", radii_m={"compound_station": 250.0}, source_coords="gcj02")
+    write_layers(path, {"villages": villages()}, settings=settings)
+    ws = read_workspace(path)
+    assert ws.settings == settings
+    assert ws.layers["villages"]["name"].tolist() == ["东村", "新华社区"]
+    assert ws.layers["villages"].crs.to_epsg() == 4326
+    assert ws.metric_crs.to_epsg() == 4547
+    geodesic = [
+        abs(ws.layers["villages"].crs.get_geod().geometry_area_perimeter(g)[0]) for g in villages().geometry
+    ]
+    assert ws.metric("villages").area.to_numpy() == pytest.approx(geodesic, rel=1e-4)
+
+
+def test_writing_one_layer_keeps_the_others(tmp_path):
+    path = tmp_path / "county.gpkg"
+    write_layers(path, {"villages": villages()})
+    towns = gpd.GeoDataFrame({"id": ["T1"]}, geometry=[shapely.box(113.6, 37.7, 113.62, 37.71)], crs=4326)
+    write_layers(path, {"townships": towns})
+    assert sorted(read_workspace(path).layers) == ["townships", "villages"]
+
+
+def test_interrupted_write_leaves_the_previous_workspace_intact(tmp_path):
+    path = tmp_path / "county.gpkg"
+    write_layers(path, {"villages": villages()})
+    before = path.read_bytes()
+
+    bad = gpd.GeoDataFrame({"id": ["G1"]}, geometry=[shapely.Point(0, 0)])  # no CRS: refused half-way
+    with pytest.raises(Exception, match="no CRS"):
+        write_layers(path, {"compounds": villages(), "grids": bad})
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["county.gpkg"]
+
+
+def test_atomic_path_replaces_only_on_success(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError
+    assert target.read_text() == "old"
+    with atomic_path(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_missing_or_foreign_file_is_refused(tmp_path):
+    with pytest.raises(InputError, match="workspace not found"):
+        read_workspace(tmp_path / "nope.gpkg")
+    junk = tmp_path / "junk.gpkg"
+    junk.write_text("not a geopackage")
+    with pytest.raises(InputError, match="junk.gpkg: not a readable GeoPackage"):
+        read_workspace(junk)
+
+
+def test_invalid_settings_are_named(tmp_path):
+    path = tmp_path / "county.gpkg"
+    write_layers(path, {"villages": villages()})
+    table = pd.DataFrame({"key": ["walk_speed_m_per_min"], "value": ["-3"]})
+    pyogrio.write_dataframe(table, path, layer="servicegrid_settings", driver="GPKG")
+    with pytest.raises(
+        InputError, match="layer 'servicegrid_settings': invalid settings .*walk_speed_m_per_min"
+    ):
+        read_workspace(path)
+
+
+def test_conform_renames_chinese_headers_and_parses_values():
+    raw = gpd.GeoDataFrame(
+        {
+            "名称": ["甲站"],
+            "层级": ["小区党群服务站"],
+            "面积(平方米)": ["60平方米"],
+            "周末值班": ["是"],
+            "窗口": ["党员服务、综合业务"],
+        },
+        geometry=[shapely.Point(113.6, 37.7)],
+        crs=4326,
+    )
+    out = conform(raw, "阵地")
+    assert out[["id", "name", "tier", "floor_area_m2", "weekend_duty", "windows"]].iloc[0].tolist() == [
+        "F1",
+        "甲站",
+        "小区党群服务站",
+        60.0,
+        True,
+        "党员服务; 综合业务",
+    ]
+
+
+def test_conform_names_the_bad_row_and_field():
+    raw = gpd.GeoDataFrame({"户数": ["12", "1,200户", "很多"]}, geometry=[shapely.Point(0, 0)] * 3, crs=4326)
+    with pytest.raises(InputError) as info:
+        conform(raw, "compounds", source="register.xlsx")
+    assert str(info.value) == (
+        "register.xlsx, layer 'compounds', row 3, field 'households': '很多' is not a number "
+        "(1 such value(s) in this column)"
+    )
+
+
+def test_yes_no_values():
+    got = parse_bool(
+        pd.Series(["是", "否", "有", "无", "Y", "n", "1", "0", "", None]), source=None, layer="x", field="f"
+    )
+    assert got.tolist()[:8] == [True, False, True, False, True, False, True, False]
+    assert got.isna().tolist()[8:] == [True, True]
+    with pytest.raises(InputError, match="'也许' is not yes/no"):
+        parse_bool(pd.Series(["也许"]), source=None, layer="x", field="f")
+
+
+def test_unknown_layer_lists_the_known_ones():
+    with pytest.raises(
+        InputError, match="unknown layer 'roofs'; the workspace layers are: townships, villages"
+    ):
+        layer_spec("roofs")
