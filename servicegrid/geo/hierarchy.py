@@ -3,7 +3,8 @@
 County → township → village/community → grid → micro-grid, with compounds and settlements
 inside villages, gates on compounds and facilities inside villages and townships. A parent id
 given in the data is kept; only blanks are filled, from the parent polygon that contains the
-unit's representative point (gates: the nearest compound within a few metres).
+unit's representative point (gates: the nearest compound within a few metres). Registers often
+name the parent instead of giving its id (乡镇: 青山镇); such names are turned into ids first.
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ def fill_parent_ids(workspace: Workspace) -> tuple[Workspace, list[str]]:
         if child is None or parent is None or len(child) == 0 or len(parent) == 0:
             continue
         values = child[link.column] if link.column in child.columns else _blank(child)
+        values, renamed = _names_to_ids(values, parent)
+        if renamed:
+            notes.append(f"{link.layer}.{link.column}: {renamed} {link.parent} name(s) replaced by their ids")
+            layers[link.layer] = child = child.assign(**{link.column: values})
         blank = values.isna() | (values.astype("string").str.strip() == "")
         via_village = 0
         if link == ParentLink("facilities", "township_id", "townships") and "village_id" in child:
@@ -96,6 +101,21 @@ def fill_parent_ids(workspace: Workspace) -> tuple[Workspace, list[str]]:
         notes.append(note)
         logger.info(note)
     return workspace.with_layers(**layers), notes
+
+
+def _names_to_ids(values: pd.Series, parent: gpd.GeoDataFrame) -> tuple[pd.Series, int]:
+    """Values that are not parent ids but name exactly one parent, replaced by that parent's id."""
+    if "name" not in parent.columns or "id" not in parent.columns:
+        return values, 0
+    ids = parent["id"].astype("string")
+    names = parent["name"].astype("string")
+    unique = ~names.duplicated(keep=False) & names.notna()
+    by_name = pd.Series(ids[unique].to_numpy(), index=names[unique].to_numpy())
+    text = values.astype("string")
+    swap = text.notna() & ~text.isin(set(ids.dropna())) & text.isin(by_name.index)
+    if not swap.any():
+        return values, 0
+    return text.where(~swap, text.map(by_name)), int(swap.sum())
 
 
 def _blank(frame: pd.DataFrame) -> pd.Series:

@@ -79,7 +79,7 @@ def _id(*extra: str) -> ColumnSpec:
         "id",
         "str",
         "Unique identifier within the layer (a code or any text).",
-        aliases=("编号", "编码", "代码", "序号", "ID", "fid_code", "code", *extra),
+        aliases=("编号", "编码", "代码", "序号", "ID", "identifier", *extra),
         required=True,
     )
 

@@ -277,3 +277,11 @@ def test_given_parent_ids_are_kept():
     layers["compounds"] = layers["compounds"].assign(village_id=["V4"])  # deliberately not the containing one
     ws, _ = fill_parent_ids(Workspace(None, layers))
     assert ws.layers["compounds"]["village_id"].tolist() == ["V4"]
+
+
+def test_parent_names_in_registers_become_ids():
+    layers = clean_layers()
+    layers["villages"] = layers["villages"].assign(township_id=["青山镇", "T1", "城关街道", "城关街道"])
+    ws, notes = fill_parent_ids(Workspace(None, layers))
+    assert ws.layers["villages"]["township_id"].tolist() == ["T1", "T1", "T2", "T2"]
+    assert "villages.township_id: 3 townships name(s) replaced by their ids" in notes

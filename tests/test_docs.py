@@ -1,0 +1,22 @@
+"""The documentation tells the truth: the data model doc lists every column and header alias."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from servicegrid.geo.schema import LAYERS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("layer", list(LAYERS))
+def test_data_model_documents_every_column_and_alias(layer):
+    doc = (ROOT / "docs" / "data-model.md").read_text(encoding="utf-8")
+    section = doc.split(f"### `{layer}`", 1)[1].split("\n### ", 1)[0]
+    for column in LAYERS[layer].columns:
+        row = next((line for line in section.splitlines() if line.startswith(f"| `{column.name}` |")), None)
+        assert row is not None, f"{layer}.{column.name} is not documented"
+        for alias in column.aliases:
+            assert alias in row, f"{layer}.{column.name}: header alias {alias!r} is not documented"
