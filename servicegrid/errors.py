@@ -26,7 +26,7 @@ class InputError(ServiceGridError, ValueError):
     """A file, layer, row or field that cannot be read as given.
 
     The message is prefixed with where the problem is, e.g.
-    ``villages.shp, row 12, field 'households': 'abc' is not a number``.
+    ``villages.shp, row 12, field '户数' (households): 'abc' is not a number``.
     """
 
     def __init__(
@@ -37,13 +37,15 @@ class InputError(ServiceGridError, ValueError):
         layer: str | None = None,
         row: int | str | None = None,
         field: str | None = None,
+        header: str | None = None,
     ) -> None:
         self.source = None if source is None else str(source)
         self.layer = layer
         self.row = row
         self.field = field
+        self.header = header
         self.detail = message
-        super().__init__(_locate(message, self.source, layer, row, field))
+        super().__init__(_locate(message, self.source, layer, row, field, header))
 
 
 class CRSError(ServiceGridError, ValueError):
@@ -64,6 +66,7 @@ def _locate(
     layer: str | None,
     row: int | str | None,
     field: str | None,
+    header: str | None = None,
 ) -> str:
     where = []
     if source:
@@ -73,5 +76,6 @@ def _locate(
     if row is not None:
         where.append(f"row {row}")
     if field:
-        where.append(f"field '{field}'")
+        # Name the column as the user's file heads it, and the canonical field it maps to.
+        where.append(f"field '{header}' ({field})" if header and header != field else f"field '{field}'")
     return f"{', '.join(where)}: {message}" if where else message

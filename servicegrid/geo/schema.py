@@ -134,7 +134,7 @@ LAYERS: dict[str, LayerSpec] = {
             "Townships and streets (乡镇/街道) of the county.",
             (
                 _id(),
-                _name("乡镇名称", "街道名称"),
+                _name("乡镇名称", "街道名称", "乡镇", "乡", "街道", "乡镇街道"),
                 ColumnSpec("kind", "str", "'town' (乡镇) or 'street' (街道).", aliases=("类型", "类别")),
                 ColumnSpec(
                     "code",
@@ -151,7 +151,7 @@ LAYERS: dict[str, LayerSpec] = {
             "Administrative villages and urban communities (行政村/社区).",
             (
                 _id(),
-                _name("村名", "社区名称", "村名称"),
+                _name("村名", "社区名称", "村名称", "村", "社区", "行政村", "村社区"),
                 _TOWNSHIP_ID,
                 ColumnSpec(
                     "kind", "str", "'village' (行政村) or 'community' (社区).", aliases=("类型", "类别")
@@ -450,7 +450,9 @@ def rename_aliases(frame: pd.DataFrame, spec: LayerSpec) -> pd.DataFrame:
     return frame.rename(columns=renames)
 
 
-def parse_number(values: pd.Series, *, source: str | None, layer: str, field: str) -> pd.Series:
+def parse_number(
+    values: pd.Series, *, source: str | None, layer: str, field: str, header: str | None = None
+) -> pd.Series:
     """Numbers from a column that may hold text such as '300平方米' or '1,200'.
 
     Raises
@@ -467,14 +469,16 @@ def parse_number(values: pd.Series, *, source: str | None, layer: str, field: st
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
         msg = f"{values.iloc[pos]!r} is not a number ({int(bad.sum())} such value(s) in this column)"
-        raise InputError(msg, source=source, layer=layer, row=_row_label(values, pos), field=field)
+        raise InputError(msg, source=source, layer=layer, row=_row_label(values, pos), field=field, header=header)
     number = pd.to_numeric(match, errors="coerce")
     # '万元' means ten thousand yuan: keep costs in yuan.
     wan = text.str.contains("万元", regex=False, na=False)
     return number.where(~wan, number * 10_000).astype(float)
 
 
-def parse_bool(values: pd.Series, *, source: str | None, layer: str, field: str) -> pd.Series:
+def parse_bool(
+    values: pd.Series, *, source: str | None, layer: str, field: str, header: str | None = None
+) -> pd.Series:
     """Booleans from 是/否, 有/无, Y/N, 1/0, true/false (blank stays missing)."""
     if pd.api.types.is_bool_dtype(values):
         return values.astype("boolean")
@@ -486,7 +490,7 @@ def parse_bool(values: pd.Series, *, source: str | None, layer: str, field: str)
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
         msg = f"{values.iloc[pos]!r} is not yes/no (use 是/否, 有/无, Y/N, 1/0)"
-        raise InputError(msg, source=source, layer=layer, row=_row_label(values, pos), field=field)
+        raise InputError(msg, source=source, layer=layer, row=_row_label(values, pos), field=field, header=header)
     out = pd.Series(pd.NA, index=values.index, dtype="boolean")
     out[is_true.fillna(False).to_numpy()] = True
     out[is_false.fillna(False).to_numpy()] = False
@@ -525,17 +529,20 @@ def conform(
         Naming the source, layer, row and field of the first value that cannot be read.
     """
     spec = layer_spec(layer)
-    frame = rename_aliases(frame, spec)
+    renamed = rename_aliases(frame, spec)
+    header = dict(zip(renamed.columns, frame.columns, strict=True))
+    frame = renamed
     columns: dict[str, pd.Series] = {}
     for col in spec.columns:
         if col.name not in frame.columns:
             continue
         values = frame[col.name]
+        where = {"source": source, "layer": spec.name, "field": col.name, "header": header[col.name]}
         if col.kind in ("int", "float"):
-            number = parse_number(values, source=source, layer=spec.name, field=col.name)
+            number = parse_number(values, **where)
             columns[col.name] = number.round().astype("Int64") if col.kind == "int" else number
         elif col.kind == "bool":
-            columns[col.name] = parse_bool(values, source=source, layer=spec.name, field=col.name)
+            columns[col.name] = parse_bool(values, **where)
         elif col.kind == "list":
             columns[col.name] = split_list(values)
         else:

@@ -15,7 +15,6 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
 
 import geopandas as gpd
 import pandas as pd
@@ -24,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pyproj import CRS
 
 from ..errors import InputError
+from .chinacoords import CoordSystem
 from .crs import STORAGE_CRS, metric_crs, to_storage
 from .schema import LAYERS
 
@@ -38,7 +38,6 @@ __all__ = [
 
 SETTINGS_TABLE = "servicegrid_settings"
 
-CoordSystem = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 
 
 class WorkspaceSettings(BaseModel):
@@ -188,11 +187,15 @@ def write_layers(
     path = Path(path)
     with atomic_path(path, copy=True) as tmp:
         for name, frame in layers.items():
-            out = to_storage(frame)
+            out = _without_reserved_names(to_storage(frame))
             options = {"DESCRIPTION": description} if description else None
-            pyogrio.write_dataframe(
-                out, tmp, layer=name, driver="GPKG", layer_options=options, promote_to_multi=False
-            )
+            try:
+                pyogrio.write_dataframe(
+                    out, tmp, layer=name, driver="GPKG", layer_options=options, promote_to_multi=False
+                )
+            except (pyogrio.errors.DataLayerError, pyogrio.errors.FieldError, OSError) as exc:
+                msg = f"cannot write the layer: {exc}"
+                raise InputError(msg, source=path, layer=name) from exc
         if settings is not None:
             table = pd.DataFrame(
                 {
@@ -202,3 +205,13 @@ def write_layers(
             )
             pyogrio.write_dataframe(table, tmp, layer=SETTINGS_TABLE, driver="GPKG")
     return path
+
+
+# GeoPackage reserves these names for the feature id and geometry columns.
+_RESERVED = ("fid", "geom")
+
+
+def _without_reserved_names(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` with attribute columns named like GeoPackage's own columns renamed (geom → geom_1)."""
+    clash = [c for c in frame.columns if c != frame.geometry.name and str(c).lower() in _RESERVED]
+    return frame.rename(columns={c: f"{c}_1" for c in clash}) if clash else frame

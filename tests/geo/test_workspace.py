@@ -117,7 +117,7 @@ def test_conform_names_the_bad_row_and_field():
     with pytest.raises(InputError) as info:
         conform(raw, "compounds", source="register.xlsx")
     assert str(info.value) == (
-        "register.xlsx, layer 'compounds', row 3, field 'households': '很多' is not a number "
+        "register.xlsx, layer 'compounds', row 3, field '户数' (households): '很多' is not a number "
         "(1 such value(s) in this column)"
     )
 
