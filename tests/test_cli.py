@@ -60,3 +60,44 @@ def test_missing_workspace_is_a_message_not_a_traceback(tmp_path, name):
     assert result.exit_code == 1
     assert "workspace not found" in result.output
     assert "Traceback" not in result.output
+
+
+def test_import_register_with_amap_coordinates_fills_parents(tmp_path):
+    from servicegrid.geo.chinacoords import gcj02_to_wgs84, wgs84_to_gcj02
+
+    path = tmp_path / "county.gpkg"
+    write_layers(path, {k: v for k, v in clean_layers().items() if k != "facilities"})
+    # Two centers inside villages V1 and V3, written with Amap (GCJ-02) coordinates as a GBK CSV.
+    lon, lat = wgs84_to_gcj02([113.6030, 113.6300], [37.7050, 37.7050])
+    csv = tmp_path / "台账.csv"
+    csv.write_bytes(
+        (
+            "名称,层级,面积,经度,纬度\n"
+            f"东村党群服务中心,村级党群服务中心,260平方米,{lon[0]:.7f},{lat[0]:.7f}\n"
+            f"新华社区党群服务中心,社区党群服务中心,520,{lon[1]:.7f},{lat[1]:.7f}\n"
+        ).encode("gbk")
+    )
+    result = invoke("import", "facilities", csv, "--into", path, "--coords", "gcj02")
+    assert result.exit_code == 0, result.output
+    assert "2 facilities from 台账.csv" in result.output
+    facilities = read_workspace(path).layers["facilities"]
+    assert facilities["name"].tolist() == ["东村党群服务中心", "新华社区党群服务中心"]
+    assert facilities["floor_area_m2"].tolist() == [260.0, 520.0]
+    assert facilities["village_id"].tolist() == ["V1", "V3"]
+    assert facilities["township_id"].tolist() == ["T1", "T2"]
+    back_lon, back_lat = gcj02_to_wgs84(lon, lat)
+    assert facilities.geometry.x.to_numpy() == pytest.approx(back_lon, abs=1e-7)
+    assert facilities.geometry.y.to_numpy() == pytest.approx(back_lat, abs=1e-7)
+
+
+def test_import_of_a_broken_register_leaves_the_workspace_intact(tmp_path):
+    path = tmp_path / "county.gpkg"
+    write_layers(path, clean_layers())
+    before = path.read_bytes()
+    csv = tmp_path / "register.csv"
+    csv.write_text("名称,户数,经度,纬度\n幸福小区,很多,113.62,37.70\n", encoding="utf-8")
+    result = invoke("import", "settlements", csv, "--into", path)
+    assert result.exit_code == 1
+    assert "register.csv, layer 'settlements', row 1, field '户数' (households): '很多' is not a number" in result.output
+    assert "Traceback" not in result.output
+    assert path.read_bytes() == before
