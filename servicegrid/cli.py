@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import geopandas as gpd
 import pandas as pd
@@ -19,6 +19,10 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .errors import ServiceGridError
+
+if TYPE_CHECKING:
+    from .geo.workspace import Workspace
+    from .standards.models import Preset
 
 __all__ = ["app"]
 
@@ -176,10 +180,14 @@ def validate(
     from .geo.hierarchy import fill_parent_ids
     from .geo.validate import validate_workspace
     from .geo.workspace import read_workspace, write_layers
+    from .standards.records import resolve_tiers
 
     ws = read_workspace(workspace)
     filled, notes = fill_parent_ids(ws)
-    report = validate_workspace(filled, known_tiers=_known_tiers(ws.settings.preset))
+    preset = _preset_for(ws)
+    report = validate_workspace(
+        filled, tier_resolver=lambda tiers: resolve_tiers(tiers, preset, strict=False)
+    )
     if output_format == "json":
         console.print_json(report.to_json())
     else:
@@ -194,15 +202,6 @@ def validate(
         write_layers(workspace, dict(report.workspace.layers))
         console.print(f"wrote repaired layers to {workspace}")
     raise typer.Exit(0 if report.ok else 1)
-
-
-def _known_tiers(preset: str) -> set[str] | None:
-    """Tier ids and labels of ``preset``, or None while no standards preset can be loaded."""
-    try:
-        from .standards import tier_labels
-    except ImportError:
-        return None
-    return tier_labels(preset)
 
 
 def _findings_table(findings: pd.DataFrame, *, limit: int = 200) -> Table:
@@ -220,3 +219,82 @@ def _findings_table(findings: pd.DataFrame, *, limit: int = 200) -> Table:
     for severity, *rest in cells.where(cells.notna(), "").to_numpy().tolist():
         table.add_row(f"[{colour.get(severity, 'white')}]{severity}[/]", *map(str, rest))
     return table
+
+
+Lang = Literal["zh", "en"]
+
+standards_app = typer.Typer(
+    help="Standards presets (建设标准): show a preset's tiers and items, or check a preset file.",
+    no_args_is_help=True,
+)
+app.add_typer(standards_app, name="standards")
+
+
+def _preset_for(ws: Workspace, preset: str | None = None) -> Preset:
+    """The preset named on the command line, else the workspace's (a path relative to the workspace)."""
+    from .standards.loader import load_preset, resolve_preset_path
+
+    name = preset or ws.settings.preset
+    base = ws.path.parent if ws.path is not None else None
+    return load_preset(resolve_preset_path(name, relative_to=base))
+
+
+@standards_app.command("show")
+def standards_show(
+    preset: Annotated[str, typer.Argument(help="Built-in preset name or YAML file.")] = "cn-default",
+    lang: Annotated[Lang, typer.Option(help="zh or en labels.")] = "zh",
+) -> None:
+    """Print the tiers, required items, areas, windows and radii of a preset, with their sources."""
+    from .standards.loader import load_preset
+    from .standards.show import preset_table
+
+    console.print(preset_table(load_preset(preset), lang=lang))
+
+
+@standards_app.command("check")
+def standards_check(
+    file: Annotated[Path, typer.Argument(help="Preset YAML file to validate.")],
+) -> None:
+    """Validate a preset file (and the presets it extends); exits 1 naming the field that is wrong."""
+    from .standards.loader import check_preset
+    from .standards.show import describe_preset
+
+    console.print(describe_preset(check_preset(file)))
+
+
+@standards_app.command("list")
+def standards_list() -> None:
+    """List the built-in presets."""
+    from .standards.loader import list_presets
+
+    table = Table(title="Built-in presets (内置标准)")
+    for column in ("name", "zh", "en", "extends"):
+        table.add_column(column)
+    for info in list_presets():
+        table.add_row(info.name, info.zh, info.en, info.extends or "")
+    console.print(table)
+
+
+@app.command()
+def audit(
+    workspace: Annotated[Path, typer.Argument(help="Workspace GeoPackage.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for workbooks, CSV, GeoJSON and results.gpkg.")],
+    preset: Annotated[
+        str | None, typer.Option(help="Preset name or YAML file (default: the workspace's setting).")
+    ] = None,
+    lang: Annotated[Lang, typer.Option(help="zh (default) or en headers, labels and reasons.")] = "zh",
+) -> None:
+    """Audit every facility against its tier's standard (评估): grade 示范型 / 达标型 / 不达标, score,
+    missing items, area shortfall, windows, zones, rooms and hours; the 1+1+2+N position check and
+    grid checks; one workbook per township and a county summary."""
+    from .geo.hierarchy import fill_parent_ids
+    from .geo.workspace import read_workspace
+    from .standards.export import run_audit
+
+    ws, _ = fill_parent_ids(read_workspace(workspace))
+    with console.status("auditing facilities"):
+        run = run_audit(ws, preset=_preset_for(ws, preset), lang=lang, out_dir=out)
+    for message in run.result.messages:
+        console.print(f"[yellow]{message}[/]")
+    console.print(run.table())
+    console.print(f"wrote {len(run.files)} files into {out}")

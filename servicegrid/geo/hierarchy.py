@@ -18,7 +18,7 @@ import pandas as pd
 
 from .workspace import Workspace
 
-__all__ = ["PARENT_LINKS", "ParentLink", "fill_parent_ids"]
+__all__ = ["PARENT_LINKS", "ParentLink", "containing_parent_ids", "fill_parent_ids"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def fill_parent_ids(workspace: Workspace) -> tuple[Workspace, list[str]]:
                 notes.append(f"{link.layer}.{link.column}: {via_village} filled from their village")
             continue
         todo = child.loc[blank.to_numpy()]
-        found = _containing_parent(
+        found = containing_parent_ids(
             todo, parent, crs=crs, nearest_m=GATE_SNAP_M if link.layer == "gates" else 0
         )
         values = values.astype("string").copy()
@@ -135,8 +135,8 @@ def _township_from_village(
     return values, values.isna() | (values.str.strip() == "")
 
 
-def _containing_parent(
-    child: gpd.GeoDataFrame, parent: gpd.GeoDataFrame, *, crs: object, nearest_m: float
+def containing_parent_ids(
+    child: gpd.GeoDataFrame, parent: gpd.GeoDataFrame, *, crs: object, nearest_m: float = 0.0
 ) -> pd.Series:
     """Id of the parent polygon containing each child's representative point (NA when none)."""
     points = child.geometry.to_crs(crs).representative_point()

@@ -28,6 +28,8 @@ __all__ = [
     "layer_spec",
     "parse_bool",
     "parse_number",
+    "split_list",
+    "village_kind",
 ]
 
 Kind = Literal["str", "int", "float", "bool", "list"]
@@ -407,7 +409,7 @@ LAYER_ALIASES: dict[str, str] = {
     alias.casefold(): spec.name for spec in LAYERS.values() for alias in (spec.name, *spec.aliases)
 }
 
-_LIST_SPLIT = re.compile(r"\s*[;；、,，/|]\s*")
+_LIST_SPLIT = re.compile(r"(?:\s*[;；、,，|]\s*)+")
 _TRUE = {"1", "y", "yes", "true", "t", "是", "有", "√", "✓", "✔", "对"}
 _FALSE = {"0", "n", "no", "false", "f", "否", "无", "没有", "×", "✗", "x", "-"}
 _NUMBER = re.compile(
@@ -469,7 +471,9 @@ def parse_number(
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
         msg = f"{values.iloc[pos]!r} is not a number ({int(bad.sum())} such value(s) in this column)"
-        raise InputError(msg, source=source, layer=layer, row=_row_label(values, pos), field=field, header=header)
+        raise InputError(
+            msg, source=source, layer=layer, row=_row_label(values, pos), field=field, header=header
+        )
     number = pd.to_numeric(match, errors="coerce")
     # '万元' means ten thousand yuan: keep costs in yuan.
     wan = text.str.contains("万元", regex=False, na=False)
@@ -490,7 +494,9 @@ def parse_bool(
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
         msg = f"{values.iloc[pos]!r} is not yes/no (use 是/否, 有/无, Y/N, 1/0)"
-        raise InputError(msg, source=source, layer=layer, row=_row_label(values, pos), field=field, header=header)
+        raise InputError(
+            msg, source=source, layer=layer, row=_row_label(values, pos), field=field, header=header
+        )
     out = pd.Series(pd.NA, index=values.index, dtype="boolean")
     out[is_true.fillna(False).to_numpy()] = True
     out[is_false.fillna(False).to_numpy()] = False
@@ -498,11 +504,18 @@ def parse_bool(
 
 
 def split_list(values: pd.Series) -> pd.Series:
-    """Normalised list text: entries separated by '; ' whatever the separators were."""
-    parts = values.astype("string").str.strip().str.split(_LIST_SPLIT).explode()
-    parts = parts[parts.notna() & (parts != "")]
-    joined = parts.groupby(level=0, sort=False).agg("; ".join)
-    return joined.reindex(values.index).astype("string")
+    """Normalised list text: entries separated by '; ' whatever the separators were.
+
+    '/' is not a separator: labels such as 有党务(村/居务)公开栏 contain it.
+    """
+    text = (
+        values.astype("string")
+        .str.replace(_LIST_SPLIT, "; ", regex=True)
+        .str.strip()
+        .str.strip(";")
+        .str.strip()
+    )
+    return text.replace("", pd.NA)
 
 
 def _row_label(values: pd.Series, pos: int) -> int:
@@ -575,3 +588,27 @@ def columns_by_kind(layer: str, kinds: Iterable[Kind]) -> list[str]:
     """Names of the columns of ``layer`` whose kind is one of ``kinds``."""
     kinds = set(kinds)
     return [c.name for c in layer_spec(layer).columns if c.kind in kinds]
+
+
+_COMMUNITY_KINDS = ("community", "社区", "urban", "城市社区", "居委会", "居民委员会")
+
+
+def village_kind(villages: pd.DataFrame) -> pd.Series:
+    """'community' (urban 社区) or 'village' (rural 行政村) per village.
+
+    The ``kind`` column decides; where it is blank, a name ending in 社区 or 居委会 makes a community.
+    """
+    name = (
+        villages["name"].astype("string")
+        if "name" in villages.columns
+        else pd.Series(pd.NA, index=villages.index)
+    )
+    by_name = (name.str.endswith("社区") | name.str.endswith("居委会")).fillna(False).to_numpy(dtype=bool)
+    if "kind" in villages.columns:
+        kind = villages["kind"].astype("string").str.strip().str.casefold()
+        community = kind.isin(_COMMUNITY_KINDS).fillna(False).to_numpy(dtype=bool) | (
+            kind.isna().to_numpy() & by_name
+        )
+    else:
+        community = by_name
+    return pd.Series(np.where(community, "community", "village"), index=villages.index, name="kind")

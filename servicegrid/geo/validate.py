@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -115,16 +115,21 @@ def _ids(frame: gpd.GeoDataFrame) -> pd.Series:
     return pd.Series(pd.NA, index=range(len(frame)), dtype="string")
 
 
-def validate_workspace(workspace: Workspace, *, known_tiers: Iterable[str] | None = None) -> ValidationReport:
+TierResolver = Callable[[pd.Series], pd.Series]
+
+
+def validate_workspace(
+    workspace: Workspace, *, tier_resolver: TierResolver | None = None
+) -> ValidationReport:
     """Run every check on ``workspace`` and collect all findings.
 
     Parameters
     ----------
     workspace
         The workspace to check (layers in WGS-84).
-    known_tiers
-        Tier ids and labels that the standards preset resolves; facilities with another tier are
-        reported. ``None`` skips the check.
+    tier_resolver
+        Maps tier labels to the standards preset's tier ids, missing where unknown; facilities
+        with a tier it does not know are reported. ``None`` skips the check.
 
     Returns
     -------
@@ -151,8 +156,8 @@ def validate_workspace(workspace: Workspace, *, known_tiers: Iterable[str] | Non
         found.append(_check_outside_area(metric))
         found.append(_check_gcj_offset(placed, crs=crs))
         found.append(_check_codes(layers))
-        if known_tiers is not None and "facilities" in layers:
-            found.append(_check_tiers(layers["facilities"], set(known_tiers)))
+        if tier_resolver is not None and "facilities" in layers:
+            found.append(_check_tiers(layers["facilities"], tier_resolver))
     findings = pd.concat([_no_findings(), *(f for f in found if len(f))], ignore_index=True)
     order = findings["severity"].map({"error": 0, "warning": 1, "info": 2})
     findings = findings.assign(_o=order).sort_values(["_o", "layer", "row"], kind="stable").drop(columns="_o")
@@ -323,9 +328,7 @@ def _placeable(frame: gpd.GeoDataFrame) -> np.ndarray:
     present = ~(shapely.is_missing(geom) | shapely.is_empty(geom))
     bounds = shapely.bounds(geom)
     with np.errstate(invalid="ignore"):
-        inside = (
-            (bounds[:, 0] >= -180) & (bounds[:, 2] <= 180) & (bounds[:, 1] >= -90) & (bounds[:, 3] <= 90)
-        )
+        inside = (bounds[:, 0] >= -180) & (bounds[:, 2] <= 180) & (bounds[:, 1] >= -90) & (bounds[:, 3] <= 90)
     x, y = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
     return present & inside & ~(in_china(y, x) & ~in_china(x, y))
 
@@ -683,11 +686,11 @@ def _check_codes(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
     )
 
 
-def _check_tiers(facilities: gpd.GeoDataFrame, known: set[str]) -> pd.DataFrame:
+def _check_tiers(facilities: gpd.GeoDataFrame, resolve: TierResolver) -> pd.DataFrame:
     if "tier" not in facilities.columns:
         return _no_findings()
     tier = facilities["tier"].astype("string")
-    bad = (tier.isna() | ~tier.isin(known)).fillna(True).to_numpy()
+    bad = resolve(tier).isna().to_numpy()
     if not bad.any():
         return _no_findings()
     return _findings(

@@ -161,7 +161,11 @@ def test_village_code_must_start_with_township_code():
 def test_unknown_tier_reported_when_tiers_are_given():
     layers = clean_layers()
     layers["facilities"] = layers["facilities"].assign(tier=["town_center", "space_station"])
-    found = checks(validate_workspace(Workspace(None, layers), known_tiers={"town_center"}), "unknown_tier")
+    known = {"town_center": "town_center", "乡镇党群服务中心": "town_center"}
+    report = validate_workspace(
+        Workspace(None, layers), tier_resolver=lambda t: t.map(known).astype("string")
+    )
+    found = checks(report, "unknown_tier")
     assert found["id"].tolist() == ["F2"]
 
 
