@@ -7,6 +7,8 @@ without a traceback) and the command exits with status 1; bad usage exits with 2
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -14,13 +16,17 @@ import geopandas as gpd
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperGroup
 
 from . import __version__
 from .errors import ServiceGridError
+from .geo.workspace import atomic_path
 
 if TYPE_CHECKING:
+    from .coverage.analysis import CoverageResult
+    from .coverage.network import StreetNetwork
     from .geo.workspace import Workspace
     from .standards.models import Preset
 
@@ -298,3 +304,160 @@ def audit(
         console.print(f"[yellow]{message}[/]")
     console.print(run.table())
     console.print(f"wrote {len(run.files)} files into {out}")
+
+
+@contextmanager
+def _progress(title: str, total: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar that advances one step each time the returned callback names a step."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(title, total=total)
+
+        def step(name: str) -> None:
+            bar.update(task, description=f"{title}: {name}", advance=1)
+
+        yield step
+        bar.update(task, completed=total)
+
+
+def _network_for(ws: Workspace, network: Path | None) -> StreetNetwork | None:
+    """The walking network: the given file, else the workspace's roads layer, else none (cached beside
+    the workspace)."""
+    from .coverage.network import load_network
+
+    cache = ws.path.parent / ".servicegrid-cache" if ws.path is not None else None
+    if network is not None:
+        source: Path | gpd.GeoDataFrame = network
+    elif "roads" in ws:
+        source = ws.layer("roads")
+    else:
+        return None
+    with console.status("loading the walking network"):
+        net = load_network(source, cache_dir=cache, crs=ws.metric_crs)
+    console.print(f"[dim]{net.summary()}[/]")
+    return net
+
+
+@app.command()
+def coverage(
+    workspace: Annotated[Path, typer.Argument(help="Workspace GeoPackage.")],
+    out: Annotated[Path, typer.Option("--out", help="Results GeoPackage (layers are added or replaced).")],
+    network: Annotated[
+        Path | None,
+        typer.Option(
+            help="Walking network: OpenStreetMap .osm/.osm.bz2/.osm.pbf or osmnx .graphml "
+            "(default: the workspace's roads layer)."
+        ),
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="Preset name or YAML file (default: the workspace's).")
+    ] = None,
+    planned: Annotated[bool, typer.Option("--planned", help="Count planned facilities too.")] = False,
+    detour_factor: Annotated[
+        float, typer.Option(help="Straight line × this factor when there is no network at all.")
+    ] = 1.3,
+) -> None:
+    """Measure walking coverage (覆盖) of compounds, settlements, villages and grids by each tier,
+    and list the gaps: the last hundred metres (最后一百米) and the last kilometre (最后一公里)."""
+    from .coverage.analysis import coverage_tiers, measure_coverage
+    from .geo.hierarchy import fill_parent_ids
+    from .geo.workspace import read_workspace, write_layers
+
+    ws, _ = fill_parent_ids(read_workspace(workspace))
+    chosen = _preset_for(ws, preset)
+    net = _network_for(ws, network)
+    steps = 5 + len(coverage_tiers(chosen, radii_m=ws.settings.radii_m))
+    with _progress("coverage", steps) as step:
+        result = measure_coverage(
+            ws, chosen, network=net, include_planned=planned, detour_factor=detour_factor, progress=step
+        )
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/]")
+    write_layers(out, result.layers(), description=f"servicegrid coverage of {workspace.name}")
+    gaps_csv = out.with_name(f"{out.stem}_gaps.csv")
+    with atomic_path(gaps_csv) as tmp:
+        result.gaps.drop(columns="geometry").to_csv(tmp, index=False, encoding="utf-8-sig")
+    console.print(_coverage_table(result, chosen))
+    console.print(f"wrote {out} and {gaps_csv.name}")
+
+
+def _coverage_table(result: CoverageResult, preset: Preset, lang: Lang = "zh") -> Table:
+    """Coverage of the county by tier, by units and by households."""
+    zh = lang == "zh"
+    table = Table(title=("步行覆盖" if zh else "Walking coverage") + f" ({result.method})")
+    headers = (
+        ("层级", "单元", "覆盖单元", "户数", "覆盖户数", "百米内户数")
+        if zh
+        else ("tier", "units", "units covered", "households", "covered", "≤100 m")
+    )
+    for i, header in enumerate(headers):
+        table.add_column(header, justify="left" if i < 2 else "right")
+    unit_names = {"compounds": "小区", "settlements": "自然村", "villages": "村/社区", "grids": "网格"}
+    for rec in result.county_table().to_dict("records"):
+        doorstep = f"{rec['doorstep_household_rate']:.0%}" if rec["tier"] == "compound_station" else ""
+        rate = "–" if pd.isna(rec["household_rate"]) else f"{rec['household_rate']:.0%}"
+        table.add_row(
+            preset.label("tiers", rec["tier"], lang),
+            unit_names.get(rec["unit_layer"], rec["unit_layer"]) if zh else rec["unit_layer"],
+            f"{int(rec['units_covered']):,}/{int(rec['units']):,} ({rec['unit_rate']:.0%})",
+            f"{rec['households']:,.0f}",
+            rate,
+            doorstep,
+        )
+    return table
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the demo workspace and every result.")
+    ] = Path("servicegrid-demo"),
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same county.")] = 0,
+    lang: Annotated[Lang, typer.Option(help="zh (default) or en labels.")] = "zh",
+) -> None:
+    """Generate the synthetic demo county (示范县, clearly labelled synthetic data) and run every stage
+    on it: validate, audit and walking coverage. Works offline."""
+    from .coverage.analysis import coverage_tiers, measure_coverage
+    from .coverage.network import load_network
+    from .geo.demo import write_demo_county
+    from .geo.validate import validate_workspace
+    from .geo.workspace import read_workspace, write_layers
+    from .standards.export import run_audit
+    from .standards.records import resolve_tiers
+
+    with console.status("generating the demo county"):
+        files = write_demo_county(out, seed=seed)
+        ws = read_workspace(files.workspace)
+    preset = _preset_for(ws)
+    console.print(_workspace_table(ws, files.network_nodes, lang))
+    with console.status("validating"):
+        report = validate_workspace(
+            ws, tier_resolver=lambda tiers: resolve_tiers(tiers, preset, strict=False)
+        )
+    console.print(f"validate: {report.errors} error(s), {report.warnings} warning(s)")
+    with console.status("auditing facilities"):
+        audit_run = run_audit(ws, preset=preset, lang=lang, out_dir=out / "audit")
+    console.print(audit_run.table())
+    net = load_network(files.network, cache_dir=out / ".servicegrid-cache", crs=ws.metric_crs)
+    steps = 5 + len(coverage_tiers(preset, radii_m=ws.settings.radii_m))
+    with _progress("coverage", steps) as step:
+        result = measure_coverage(ws, preset, network=net, progress=step)
+    write_layers(
+        out / "coverage.gpkg", result.layers(), description="servicegrid coverage of the demo county"
+    )
+    console.print(_coverage_table(result, preset, lang))
+    console.print(
+        f"wrote {files.workspace}, {files.network.name}, {len(audit_run.files)} audit files in "
+        f"{out / 'audit'} and {out / 'coverage.gpkg'}"
+    )
+
+
+def _workspace_table(ws: Workspace, network_nodes: int, lang: Lang) -> Table:
+    zh = lang == "zh"
+    table = Table(title=f"{ws.settings.name} — " + ("工作区" if zh else "workspace"))
+    table.add_column("图层" if zh else "layer")
+    table.add_column("要素" if zh else "features", justify="right")
+    for name, frame in ws.layers.items():
+        table.add_row(name, f"{len(frame):,}")
+    table.add_row("walking network (OSM nodes)", f"{network_nodes:,}")
+    return table

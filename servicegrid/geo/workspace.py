@@ -39,7 +39,6 @@ __all__ = [
 SETTINGS_TABLE = "servicegrid_settings"
 
 
-
 class WorkspaceSettings(BaseModel):
     """Settings stored inside the workspace (table ``servicegrid_settings``)."""
 
@@ -174,7 +173,7 @@ class atomic_path:
 
 def write_layers(
     path: str | os.PathLike[str],
-    layers: Mapping[str, gpd.GeoDataFrame],
+    layers: Mapping[str, pd.DataFrame],
     *,
     settings: WorkspaceSettings | None = None,
     description: str | None = None,
@@ -182,12 +181,13 @@ def write_layers(
     """Write ``layers`` (and ``settings``) into the GeoPackage at ``path``, atomically.
 
     Layers not named in ``layers`` are kept. Geometries are stored in WGS-84; list columns as
-    '; '-separated text so QGIS and Excel show them as they are.
+    '; '-separated text so QGIS and Excel show them as they are. A plain DataFrame (no geometry)
+    becomes an attribute table, as summaries are.
     """
     path = Path(path)
     with atomic_path(path, copy=True) as tmp:
         for name, frame in layers.items():
-            out = _without_reserved_names(to_storage(frame))
+            out = _without_reserved_names(to_storage(frame) if isinstance(frame, gpd.GeoDataFrame) else frame)
             options = {"DESCRIPTION": description} if description else None
             try:
                 pyogrio.write_dataframe(
@@ -211,7 +211,8 @@ def write_layers(
 _RESERVED = ("fid", "geom")
 
 
-def _without_reserved_names(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _without_reserved_names(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with attribute columns named like GeoPackage's own columns renamed (geom → geom_1)."""
-    clash = [c for c in frame.columns if c != frame.geometry.name and str(c).lower() in _RESERVED]
+    geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    clash = [c for c in frame.columns if c != geometry and str(c).lower() in _RESERVED]
     return frame.rename(columns={c: f"{c}_1" for c in clash}) if clash else frame
