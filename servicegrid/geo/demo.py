@@ -19,9 +19,12 @@ What the county holds:
   points so that urban grids hold about 300–500 households and rural grids about 100–200; dedicated
   grids (专属网格) are the blocks of schools, hospitals, offices and enterprises; micro-grids (微网格,
   ~10 households) cover a pilot township and a few pilot communities;
-- facilities of every tier with a spread of compliance (model, compliant, non-compliant for a
-  missing item, a floor area below the minimum, a missing window or no weekend duty), and
-  candidate sites near compounds that no station serves.
+- facilities of every tier with a spread of compliance under the standards preset
+  :data:`DEMO_PRESET` (cn-default): about a quarter model, nearly half compliant and the rest
+  non-compliant for one reason each (a missing item, a floor or hall area below the minimum, a
+  missing window, no weekend duty or too few opening days, no opening hours posted), all read from
+  the preset's tiers, so that its audit grades each facility as generated; and candidate sites
+  near compounds that no station serves.
 
 Everything is built in the metric CRS of :mod:`servicegrid.geo.crs` and converted to WGS-84 at
 the end. All names are invented; codes use the non-existent province prefix 99.
@@ -44,6 +47,9 @@ from pyproj import CRS, Transformer
 from scipy import sparse
 from scipy.spatial import Delaunay, cKDTree
 
+from ..standards.hours import DAYS
+from ..standards.loader import load_preset
+from ..standards.models import GRADES, AreaRule, HoursRule, Preset
 from .crs import STORAGE_CRS, metric_crs_for_lonlat
 from .osmxml import write_osm_xml
 from .schema import conform
@@ -52,6 +58,7 @@ from .workspace import WorkspaceSettings, atomic_path, write_layers
 __all__ = [
     "DEMO_NAME",
     "DEMO_ORIGIN",
+    "DEMO_PRESET",
     "FACILITY_ITEMS",
     "FACILITY_ROOMS",
     "FACILITY_WINDOWS",
@@ -78,195 +85,35 @@ TIERS = (
     "activity_room",
     "courier_station",
 )
-FACILITY_ITEMS: Mapping[str, str] = MappingProxyType(
-    {
-        "site_fixed": "有固定场所",
-        "sign_unified": "有统一标识",
-        "sign_night": "标识夜间可视",
-        "guide_sign": "主干道指引牌",
-        "flag": "有党旗(国旗)",
-        "service_hall": "有便民服务大厅",
-        "windows": "设置服务窗口",
-        "party_room": "有党员活动室",
-        "council_room": "有议事(调解)室",
-        "sports_ground": "有文体活动场地",
-        "rules_posted": "有制度上墙",
-        "duty_roster": "有坐班值班",
-        "disclosure_board": "有党务(村/居务)公开栏",
-        "staff": "有人员",
-        "facilities_basic": "有设施",
-        "books_papers": "有书报(学习资料)",
-        "activities_log": "有活动(台账)",
-        "contact_notice": "有公示",
-        "conv_services": "有便民服务事项",
-        "conv_facilities": "有便民设施",
-        "party_culture": "有党建文化氛围",
-        "unify_sign": "统一场所标识",
-        "unify_config": "统一配置要求",
-        "unify_services": "统一基础服务事项",
-    }
-)
-FACILITY_WINDOWS: Mapping[str, str] = MappingProxyType(
-    {"party_member": "党员服务", "general": "综合业务", "proxy": "帮办代办", "complaints": "咨询投诉"}
-)
-FACILITY_ZONES: Mapping[str, str] = MappingProxyType(
-    {"office": "日常办公", "service": "综合服务", "activity": "党群活动", "education": "宣传教育"}
-)
-FACILITY_ROOMS: Mapping[str, str] = MappingProxyType(
-    {
-        "party_education": "多功能党员教育室",
-        "culture_sports": "文体活动室",
-        "talk": "谈心谈话室",
-        "calligraphy": "书画室",
-        "chess": "棋牌室",
-        "library": "图书室",
-        "service_station": "党群服务站",
-        "day_care": "老年人日间照料中心",
-    }
-)
+DEMO_PRESET = "cn-default"
+"""The standards preset the demo facilities are generated against (the workspace's preset)."""
 
+_PRESET = load_preset(DEMO_PRESET)
+# The vocabularies of the facility registers: the preset's ids and Chinese labels.
+FACILITY_ITEMS: Mapping[str, str] = MappingProxyType({k: v.zh for k, v in _PRESET.items.items()})
+FACILITY_WINDOWS: Mapping[str, str] = MappingProxyType({k: v.zh for k, v in _PRESET.windows.items()})
+FACILITY_ZONES: Mapping[str, str] = MappingProxyType({k: v.zh for k, v in _PRESET.zones.items()})
+FACILITY_ROOMS: Mapping[str, str] = MappingProxyType({k: v.zh for k, v in _PRESET.rooms.items()})
 
-@dataclass(frozen=True)
-class _TierProfile:
-    """The requirements of a tier as the generator applies them (the seed standards' typical set)."""
-
-    required: tuple[str, ...]
-    optional: tuple[str, ...]
-    min_area: float
-    model_area: float
-    windows: tuple[str, ...] = ()
-    zones: tuple[str, ...] = ()
-    rooms: tuple[str, ...] = ()
-    weekend_duty: bool = False
-    hall: bool = False
-    staff: tuple[int, int] = (1, 3)
-
-
-_ALL_WINDOWS = tuple(FACILITY_WINDOWS)
-_ALL_ZONES = tuple(FACILITY_ZONES)
-_ALL_ROOMS = tuple(FACILITY_ROOMS)
-_TEN_HAVES = (  # 村级 "十有"
-    "site_fixed",
-    "sign_unified",
-    "flag",
-    "service_hall",
-    "party_room",
-    "council_room",
-    "sports_ground",
-    "rules_posted",
-    "duty_roster",
-    "disclosure_board",
-)
-_CENTER_ITEMS = (
-    "site_fixed",
-    "sign_unified",
-    "sign_night",
-    "flag",
-    "service_hall",
-    "windows",
-    "party_room",
-    "council_room",
-    "rules_posted",
-    "duty_roster",
-    "disclosure_board",
-    "conv_services",
-)
-_PROFILES: Mapping[str, _TierProfile] = MappingProxyType(
-    {
-        "county_center": _TierProfile(
-            required=(*_CENTER_ITEMS, "guide_sign", "party_culture"),
-            optional=("sports_ground", "books_papers", "conv_facilities", "unify_sign", "unify_config"),
-            min_area=2000,
-            model_area=3000,
-            windows=_ALL_WINDOWS,
-            zones=_ALL_ZONES,
-            rooms=("party_education", "talk", "library", "culture_sports"),
-            weekend_duty=True,
-            hall=True,
-            staff=(8, 20),
-        ),
-        "town_center": _TierProfile(
-            required=_CENTER_ITEMS,
-            optional=("guide_sign", "sports_ground", "books_papers", "party_culture", "conv_facilities"),
-            min_area=1000,
-            model_area=1500,
-            windows=_ALL_WINDOWS,
-            zones=_ALL_ZONES,
-            rooms=("party_education", "culture_sports", "talk", "library", "day_care"),
-            weekend_duty=True,
-            hall=True,
-            staff=(4, 12),
-        ),
-        "community_center": _TierProfile(  # "六有三统一", 六室一站一中心
-            required=(
-                "site_fixed",
-                "conv_services",
-                "rules_posted",
-                "party_culture",
-                "conv_facilities",
-                "books_papers",
-                "unify_sign",
-                "unify_config",
-                "unify_services",
-            ),
-            optional=("sign_unified", "sign_night", "flag", "service_hall", "windows", "disclosure_board"),
-            min_area=500,
-            model_area=800,
-            windows=_ALL_WINDOWS,
-            zones=_ALL_ZONES,
-            rooms=_ALL_ROOMS,
-            weekend_duty=True,
-            hall=True,
-            staff=(3, 8),
-        ),
-        "village_center": _TierProfile(  # "十有"
-            required=_TEN_HAVES,
-            optional=("sign_night", "windows", "books_papers", "conv_services", "party_culture"),
-            min_area=200,
-            model_area=300,
-            windows=("general", "party_member"),
-            weekend_duty=True,
-            hall=True,
-            staff=(1, 4),
-        ),
-        "compound_station": _TierProfile(  # "八有"
-            required=(
-                "site_fixed",
-                "sign_unified",
-                "flag",
-                "staff",
-                "rules_posted",
-                "facilities_basic",
-                "activities_log",
-                "contact_notice",
-            ),
-            optional=("sign_night", "books_papers", "conv_services", "conv_facilities", "party_culture"),
-            min_area=30,
-            model_area=60,
-            staff=(1, 3),
-        ),
-        "activity_room": _TierProfile(  # "六有"
-            required=(
-                "site_fixed",
-                "facilities_basic",
-                "sign_unified",
-                "flag",
-                "books_papers",
-                "rules_posted",
-            ),
-            optional=("activities_log", "party_culture", "disclosure_board"),
-            min_area=20,
-            model_area=40,
-            staff=(0, 2),
-        ),
-        "courier_station": _TierProfile(
-            required=("site_fixed", "sign_unified", "conv_facilities", "conv_services"),
-            optional=("books_papers", "contact_notice", "party_culture"),
-            min_area=20,
-            model_area=40,
-            staff=(0, 1),
-        ),
-    }
+# What the preset does not say and a register still records: staff per tier (min, max), before
+# the preset's minimums are applied.
+_STAFF = {
+    "county_center": (8, 20),
+    "town_center": (4, 12),
+    "community_center": (3, 8),
+    "village_center": (1, 4),
+    "compound_station": (1, 3),
+    "activity_room": (0, 2),
+    "courier_station": (0, 1),
+}
+_GRADE_SHARES = {"model": 0.25, "compliant": 0.45, "noncompliant": 0.30}
+_OTHER_GAP_P = 0.5  # chance that a compliant facility also misses each further model requirement
+_DEFAULT_AREA_M2 = 60.0  # floor area of a tier whose preset sets no area minimum
+# Weekly hours a register records: the time part and when its last interval ends (minutes).
+_HOURS_TIMES = (
+    ("08:30-12:00,14:30-18:00", 18 * 60),
+    ("08:00-12:00,14:00-17:30", 17 * 60 + 30),
+    ("09:00-17:00", 17 * 60),
 )
 
 
@@ -309,8 +156,6 @@ _CANDIDATE_KINDS = {  # kind: (Chinese label, cost range in yuan)
     "village_collective": ("村集体闲置用房", (40_000, 150_000)),
     "new_build": ("新建用房", (300_000, 600_000)),
 }
-_HOURS_WEEKDAY = ("Mo-Fr 08:30-12:00,14:30-18:00", "Mo-Fr 08:00-12:00,14:00-17:30", "Mo-Fr 09:00-17:00")
-_HOURS_WEEKEND = ("Mo-Su 08:30-12:00,14:30-18:00", "Mo-Sa 08:30-12:00,14:30-18:00")
 
 # ---------------------------------------------------------------------------------------------
 # Sizes (metres)
@@ -345,10 +190,12 @@ class DemoCounty:
         ``(minlon, minlat, maxlon, maxlat)`` of the county in WGS-84, with a small margin.
     facility_profile
         One row per facility: ``id``, ``tier``, the ``grade`` it was generated to have under the
-        tier rules of this module (``model``, ``compliant``, ``non_compliant``), the ``reason``
-        of a non-compliant grade (``missing_item``, ``too_small``, ``missing_window``,
-        ``no_weekend_duty``; blank otherwise) and the ``missing`` item or window ids. Not
-        written to the workspace.
+        preset :data:`DEMO_PRESET` (the audit's grade ids ``model``, ``compliant``,
+        ``noncompliant``), the ``reason`` of a non-compliant grade (``missing_item``,
+        ``too_small``, ``missing_window``, ``no_weekend_duty``, ``short_hours`` (fewer weekdays
+        open than the tier needs), ``no_hours_posted``; blank otherwise) and what falls short
+        (``missing``): the item or window ids, ``floor_area_m2`` or ``hall_area_m2``,
+        ``weekend_duty`` or ``opening_hours``. Not written to the workspace.
     """
 
     layers: Mapping[str, gpd.GeoDataFrame]
@@ -450,7 +297,7 @@ def build_demo_county(*, seed: int = 0) -> DemoCounty:
     )
     return DemoCounty(
         layers=MappingProxyType(layers),
-        settings=WorkspaceSettings(name=f"{DEMO_NAME}（合成示例数据）", synthetic=True),
+        settings=WorkspaceSettings(name=f"{DEMO_NAME}（合成示例数据）", preset=DEMO_PRESET, synthetic=True),
         seed=seed,
         metric_crs=crs,
         bounds=bounds,
@@ -1593,7 +1440,7 @@ def _build_facilities(
     unit_idx = np.concatenate(unit)
     comp_idx = np.concatenate(compound)
     ids = _ids("F", len(tier), 4)
-    attrs, profile = _facility_attributes(rng, tier, ids)
+    attrs, profile = _facility_attributes(rng.spawn(1)[0], tier, ids)
     facilities = {
         "id": ids,
         "name": np.concatenate(names),
@@ -1610,109 +1457,353 @@ def _build_facilities(
     return facilities, profile
 
 
+@dataclass(frozen=True)
+class _TierPlan:
+    """A tier's standard as the generator applies it, read from the preset.
+
+    The masks run over the preset's catalogues in catalogue order. ``reasons`` are the ways a
+    facility of the tier can fail the compliant grade (the hours reason first, so that it is
+    drawn whenever the tier has a non-compliant facility); ``gaps`` are the model requirements
+    a compliant facility can miss.
+    """
+
+    required: np.ndarray  # compliance items: required items and required signs
+    droppable: np.ndarray  # compliance items a register can leave out without failing anything else
+    optional: np.ndarray
+    model_items: np.ndarray
+    listed: np.ndarray  # every item of the tier's checklists
+    windows: np.ndarray
+    zones: np.ndarray
+    rooms: np.ndarray
+    area: tuple[float, float]  # compliant and model minimums, NaN when absent
+    hall: tuple[float, float]
+    records_hall: bool
+    hours: HoursRule | None
+    optional_needed: int
+    staff: tuple[int, int]
+    reasons: tuple[str, ...]
+    gaps: tuple[str, ...]
+
+
+def _tier_plan(preset: Preset, tier_id: str) -> _TierPlan:
+    """What the generator needs of tier ``tier_id`` of ``preset``."""
+    tier = preset.tiers[tier_id]
+    rule = tier.hours
+    catalogue = {
+        kind: np.array(list(getattr(preset, kind))) for kind in ("items", "windows", "zones", "rooms")
+    }
+    items = catalogue["items"]
+    required = np.isin(items, tier.compliance_items)
+    optional = np.isin(items, tier.optional_items)
+    model_items = np.isin(items, tier.model_items)
+    listed = required | optional | model_items
+    checks = [preset.items[i].check for i in items]
+    staff_checks = np.array([c.kind == "number" and c.column == "staff" for c in checks])
+    staff_needed = max(
+        (float(c.minimum.value) for c, on in zip(checks, staff_checks & listed, strict=True) if on),
+        default=0.0,
+    )
+    min_staff = rule.min_staff if rule is not None else 0
+    flag = np.array([c.kind == "flag" for c in checks])
+    droppable = required & (flag | (staff_checks & (min_staff < staff_needed)))
+
+    area, hall = _minimums(tier.area_min_m2), _minimums(tier.hall_min_m2)
+    records_hall = bool(
+        not np.isnan(hall).all() or "service_hall" in (*tier.compliance_items, *tier.optional_items)
+    )
+    windows = np.isin(catalogue["windows"], tier.required_windows)
+
+    hours_reason = ()
+    if rule is not None and rule.weekend_duty == "compliant":
+        hours_reason = ("no_weekend_duty",)
+    elif rule is not None and rule.min_weekdays_open >= 2:
+        hours_reason = ("short_hours",)
+    elif rule is not None and rule.schedule_required:
+        hours_reason = ("no_hours_posted",)
+    reasons = (
+        *hours_reason,
+        *("missing_item",) * bool(droppable.any()),
+        *("too_small",) * bool(not np.isnan([area[0], hall[0]]).all()),
+        *("missing_window",) * bool(windows.any()),
+    )
+    share = tier.grading.min_optional_share.value
+    optional_needed = int(np.ceil(share * optional.sum() - 1e-9))
+
+    def raises(pair: tuple[float, float]) -> bool:
+        return bool(not np.isnan(pair[1]) and pair[1] > np.nan_to_num(pair[0]))
+
+    gaps = (
+        *("area",) * raises(area),
+        *("hall",) * raises(hall),
+        *("model_item",) * bool(model_items.any()),
+        *("optional",) * (optional_needed > 0),
+        *("weekend",) * (rule is not None and rule.weekend_duty == "model"),
+        *("evening",) * (rule is not None and rule.min_evening_sessions_model > 0),
+    )
+    low, high = _STAFF.get(tier_id, (0, 2))
+    low = max(low, min_staff, int(np.ceil(staff_needed)))
+    return _TierPlan(
+        required=required,
+        droppable=droppable,
+        optional=optional,
+        model_items=model_items,
+        listed=listed,
+        windows=windows,
+        zones=np.isin(catalogue["zones"], tier.required_zones),
+        rooms=np.isin(catalogue["rooms"], tier.required_rooms),
+        area=area,
+        hall=hall,
+        records_hall=records_hall,
+        hours=rule,
+        optional_needed=optional_needed,
+        staff=(low, max(high, low)),
+        reasons=reasons,
+        gaps=gaps,
+    )
+
+
+def _minimums(rule: AreaRule) -> tuple[float, float]:
+    """The compliant and model minimums of an area rule, NaN where absent."""
+    compliant, model = (np.nan if f is None else float(f.value) for f in (rule.compliant, rule.model))
+    return compliant, model
+
+
 def _facility_attributes(
     rng: np.random.Generator, tier: np.ndarray, ids: np.ndarray
 ) -> tuple[dict, pd.DataFrame]:
-    """Floor areas, items, windows, zones, rooms, hours and staff with a spread of compliance."""
+    """Floor areas, items, windows, zones, rooms, hours and staff, graded by the demo's preset.
+
+    Within each tier the grades follow ``_GRADE_SHARES`` (whole numbers, in random order). A
+    model facility meets every requirement of its tier in the preset, leaving out at most the
+    optional items the model grade may lack (a fraction of a star); a compliant one meets the
+    compliant grade and misses at least one model requirement (one drawn for it, each other
+    with probability ``_OTHER_GAP_P``); a non-compliant one meets everything the compliant grade
+    needs except the one thing its reason names.
+    """
     n = len(tier)
-    item_ids = np.array(list(FACILITY_ITEMS))
-    items = np.zeros((n, len(item_ids)), dtype=bool)
-    windows = np.zeros((n, len(_ALL_WINDOWS)), dtype=bool)
-    zones = np.zeros((n, len(_ALL_ZONES)), dtype=bool)
-    rooms = np.zeros((n, len(_ALL_ROOMS)), dtype=bool)
-    area = np.zeros(n)
-    hall = np.full(n, np.nan)
-    weekend = np.zeros(n, dtype=bool)
-    evening = np.zeros(n, dtype=np.int64)
-    staff = np.zeros(n, dtype=np.int64)
-    grade = np.full(n, "", dtype=object)
-    reason = np.full(n, "", dtype=object)
-    missing = np.full(n, "", dtype=object)
-    for name, p in _PROFILES.items():  # the seven tiers
+    width = {kind: len(getattr(_PRESET, kind)) for kind in ("items", "windows", "zones", "rooms")}
+    out: dict[str, np.ndarray] = {
+        "items": np.zeros((n, width["items"]), dtype=bool),
+        "windows": np.zeros((n, width["windows"]), dtype=bool),
+        "zones": np.zeros((n, width["zones"]), dtype=bool),
+        "rooms": np.zeros((n, width["rooms"]), dtype=bool),
+        "floor": np.zeros(n),
+        "hall": np.full(n, np.nan),
+        "opening_hours": np.full(n, None, dtype=object),
+        "weekend": np.zeros(n, dtype=bool),
+        "evening": np.zeros(n, dtype=np.int64),
+        "staff": np.zeros(n, dtype=np.int64),
+        "grade": np.full(n, "", dtype=object),
+        "reason": np.full(n, "", dtype=object),
+        "missing": np.full(n, "", dtype=object),
+    }
+    for name in TIERS:  # the seven tiers
         at = np.flatnonzero(tier == name)
-        m = len(at)
-        if m == 0:
-            continue
-        g = rng.choice(np.array(["model", "compliant", "non_compliant"]), size=m, p=[0.25, 0.45, 0.30])
-        reasons = (
-            ["missing_item", "too_small"]
-            + ["missing_window"] * bool(p.windows)
-            + ["no_weekend_duty"] * p.weekend_duty
-        )
-        non = np.flatnonzero(g == "non_compliant")
-        r = np.full(m, "", dtype=object)
-        r[non] = np.array(reasons, dtype=object)[rng.permutation(len(non)) % len(reasons)]
-        model, fine = g == "model", g == "compliant"
-
-        area[at] = np.round(
-            np.select(
-                [model, r == "too_small"],
-                [rng.uniform(1.0, 1.8, m) * p.model_area, rng.uniform(0.45, 0.95, m) * p.min_area],
-                rng.uniform(p.min_area, p.model_area, m),
-            )
-        )
-        if p.hall:
-            hall[at] = np.round(area[at] * rng.uniform(0.25, 0.45, m))
-
-        req = np.isin(item_ids, p.required)
-        opt = np.isin(item_ids, p.optional)
-        p_opt = np.select([model, fine], [0.75, 0.35], 0.2)[:, None]
-        have = req[None, :] | (opt[None, :] & (rng.random((m, len(item_ids))) < p_opt))
-        drop_n = np.where(r == "missing_item", rng.integers(1, 4, m), 0)
-        key = np.where(req[None, :], rng.random((m, len(item_ids))), np.inf)
-        drop = np.argsort(np.argsort(key, axis=1), axis=1) < drop_n[:, None]
-        have &= ~drop
-        items[at] = have
-
-        w_req = np.isin(_ALL_WINDOWS, p.windows)
-        w = np.where(
-            model[:, None], True, w_req[None, :] | (rng.random((m, 4)) < np.where(fine, 0.3, 0.15)[:, None])
-        )
-        w_key = np.where(w_req[None, :], rng.random((m, 4)), np.inf)
-        w_drop = (np.argsort(np.argsort(w_key, axis=1), axis=1) < 1) & (r == "missing_window")[:, None]
-        windows[at] = w & ~w_drop
-        missing[at] = _join_rows(np.c_[drop, w_drop], np.r_[item_ids, _ALL_WINDOWS])
-
-        z_req = np.isin(_ALL_ZONES, p.zones)
-        zones[at] = (
-            z_req[None, :] | (rng.random((m, 4)) < np.where(model, 0.6, 0.25)[:, None])
-            if name == "village_center"
-            else z_req[None, :]
-        )
-        r_req = np.isin(_ALL_ROOMS, p.rooms)
-        r_opt = rng.random((m, len(_ALL_ROOMS))) < np.where(model, 0.5, 0.2)[:, None]
-        rooms[at] = r_req[None, :] | (
-            r_opt if name in ("village_center", "town_center", "county_center") else False
-        )
-
-        weekend[at] = (r != "no_weekend_duty") if p.weekend_duty else rng.random(m) < 0.2
-        evening[at] = np.select(
-            [model, fine], [rng.integers(2, 6, m), rng.integers(1, 4, m)], rng.integers(0, 3, m)
-        )
-        staff[at] = np.where(
-            have[:, item_ids == "staff"].ravel() | (name != "compound_station"),
-            rng.integers(p.staff[0], p.staff[1] + 1, m),
-            0,
-        )
-        grade[at], reason[at] = g, r
+        if len(at):
+            for key, value in _tier_attributes(rng, _PRESET, name, len(at)).items():
+                out[key][at] = value
 
     zh = rng.random(n) < 0.85  # most registers use the Chinese labels, some the ids
-    weekday = np.array(_HOURS_WEEKDAY)[rng.integers(0, len(_HOURS_WEEKDAY), n)]
-    weekend_hours = np.array(_HOURS_WEEKEND)[rng.integers(0, len(_HOURS_WEEKEND), n)]
     attrs = {
-        "floor_area_m2": area,
-        "hall_area_m2": hall,
-        "items": _labels(items, FACILITY_ITEMS, zh),
-        "windows": _labels(windows, FACILITY_WINDOWS, zh),
-        "zones": _labels(zones, FACILITY_ZONES, zh),
-        "rooms": _labels(rooms, FACILITY_ROOMS, zh),
-        "opening_hours": np.where(weekend, weekend_hours, weekday),
-        "weekend_duty": weekend,
-        "evening_sessions_per_week": evening,
-        "staff": staff,
+        "floor_area_m2": out["floor"],
+        "hall_area_m2": out["hall"],
+        "items": _labels(out["items"], FACILITY_ITEMS, zh),
+        "windows": _labels(out["windows"], FACILITY_WINDOWS, zh),
+        "zones": _labels(out["zones"], FACILITY_ZONES, zh),
+        "rooms": _labels(out["rooms"], FACILITY_ROOMS, zh),
+        "opening_hours": out["opening_hours"],
+        "weekend_duty": out["weekend"],
+        "evening_sessions_per_week": out["evening"],
+        "staff": out["staff"],
     }
-    profile = pd.DataFrame({"id": ids, "tier": tier, "grade": grade, "reason": reason, "missing": missing})
+    profile = pd.DataFrame(
+        {"id": ids, "tier": tier, "grade": out["grade"], "reason": out["reason"], "missing": out["missing"]}
+    )
     return attrs, profile
+
+
+def _tier_attributes(rng: np.random.Generator, preset: Preset, tier_id: str, m: int) -> dict[str, np.ndarray]:
+    """The attributes of ``m`` facilities of one tier (see :func:`_facility_attributes`)."""
+    plan = _tier_plan(preset, tier_id)
+    shares = np.array([_GRADE_SHARES[g] for g in GRADES])
+    if not plan.gaps:  # nothing beyond the compliant grade: every compliant facility is a model
+        shares = shares * [1, 0, 1] + [shares[1], 0, 0]
+    if not plan.reasons:  # nothing to fail
+        shares = shares * [1, 1, 0] + [0, shares[2], 0]
+    grade = np.array(GRADES, dtype=object)[_quota(rng, m, shares)]
+    model, fine = grade == "model", grade == "compliant"
+    reason = np.full(m, "", dtype=object)
+    non = np.flatnonzero(grade == "noncompliant")
+    reason[non] = np.array(plan.reasons, dtype=object)[rng.permutation(len(non)) % max(len(plan.reasons), 1)]
+
+    # model requirements missed: one drawn for every compliant facility, each other by chance
+    drawn = rng.integers(0, max(len(plan.gaps), 1), m)
+    misses = (rng.random((m, len(plan.gaps))) < _OTHER_GAP_P) | (
+        fine[:, None] & (np.arange(len(plan.gaps)) == drawn[:, None])
+    )
+    misses &= ~model[:, None]
+    gap = dict(zip(plan.gaps, misses.T, strict=True))
+    no_gap = np.zeros(m, dtype=bool)
+
+    # floor and hall areas; a facility too small has a small floor, or now and then a small hall
+    small = reason == "too_small"
+    (floor_c, floor_m), (hall_c, hall_m) = plan.area, plan.hall
+    turn = np.zeros(m, dtype=np.int64)
+    turn[small] = rng.permutation(int(small.sum()))
+    small_hall = small & ~np.isnan(hall_c) & (np.isnan(floor_c) | (turn % 3 == 2))
+    small_floor = small & ~small_hall
+    floor_c0 = np.nan_to_num(floor_c)
+    enough = next((v for v in (floor_m, floor_c) if not np.isnan(v)), _DEFAULT_AREA_M2)
+    floor = np.select(
+        [small_floor, gap.get("area", no_gap)],
+        [np.floor(floor_c0 * rng.uniform(0.45, 0.95, m)), _between(rng, floor_c0, np.nan_to_num(floor_m), m)],
+        _between(rng, enough, 1.6 * enough, m),
+    )
+    hall = np.full(m, np.nan)
+    if plan.records_hall:
+        hall_c0 = np.nan_to_num(hall_c)
+        hall_m0 = hall_c0 if np.isnan(hall_m) else hall_m
+        hall = np.select(
+            [small_hall, gap.get("hall", no_gap)],
+            [np.floor(hall_c0 * rng.uniform(0.5, 0.95, m)), _between(rng, hall_c0, hall_m0, m)],
+            np.maximum(
+                np.floor(floor * rng.uniform(0.25, 0.45, m)), _between(rng, hall_m0, 1.3 * hall_m0, m)
+            ),
+        )
+
+    # items: the compliance items, the model signs, a share of the optional items, minus the dropped
+    have = np.broadcast_to(plan.required, (m, len(plan.required))).copy()
+    have |= plan.model_items[None, :] & ~gap.get("model_item", no_gap)[:, None]
+    n_optional = int(plan.optional.sum())
+    k = np.where(
+        gap.get("optional", no_gap),
+        rng.integers(0, max(plan.optional_needed, 1), m),
+        rng.integers(min(plan.optional_needed, n_optional), n_optional + 1, m),
+    )
+    have |= _pick(rng, plan.optional, k)
+    n_drop = np.where(
+        reason == "missing_item", rng.integers(1, min(3, max(int(plan.droppable.sum()), 1)) + 1, m), 0
+    )
+    drop = _pick(rng, plan.droppable, n_drop)
+    have &= ~drop
+
+    # windows, zones and rooms: the required ones (one window dropped where that is the reason)
+    n_w = len(plan.windows)
+    windows = np.zeros((m, n_w), dtype=bool)
+    if plan.windows.any():
+        more = rng.random((m, n_w)) < np.select([model, fine], [1.0, 0.3], 0.15)[:, None]
+        windows = plan.windows | more
+    w_drop = _pick(rng, plan.windows, (reason == "missing_window").astype(np.int64))
+    windows &= ~w_drop
+    extra = plan.records_hall  # centres with a service hall record more zones and rooms than needed
+    zones = plan.zones | (
+        (rng.random((m, len(plan.zones))) < np.where(model, 0.6, 0.25)[:, None])
+        & (extra and not plan.zones.any())
+    )
+    rooms = plan.rooms | ((rng.random((m, len(plan.rooms))) < np.where(model, 0.5, 0.2)[:, None]) & extra)
+
+    # items checked on other columns: staff from the staff count, windows from the windows
+    low, high = plan.staff
+    staff = rng.integers(low, high + 1, m)
+    sets = {"windows": (windows, plan.windows), "zones": (zones, plan.zones), "rooms": (rooms, plan.rooms)}
+    for j, item in enumerate(preset.items.values()):  # a few dozen items; number and set checks act
+        check = item.check
+        if check.kind == "number" and check.column == "staff" and plan.listed[j]:
+            staff = np.where(drop[:, j], 0, np.maximum(staff, int(np.ceil(check.minimum.value))))
+            have[:, j] = staff >= check.minimum.value
+        elif check.kind == "set" and plan.listed[j]:
+            present, needed = sets[check.column]
+            members = np.isin(list(getattr(preset, check.column)), check.members or ())
+            members = members if check.members is not None else needed
+            have[:, j] = present[:, members].all(axis=1) if members.any() else present.any(axis=1)
+    have &= plan.listed
+
+    # hours: weekend duty, evening sessions, weekdays open and whether a schedule is posted
+    rule = plan.hours
+    min_weekdays = rule.min_weekdays_open if rule is not None else 0  # at least 2 for short_hours
+    weekdays = np.where(
+        reason == "short_hours", rng.integers(max(1, min_weekdays - 2), max(min_weekdays, 2), m), 5
+    )
+    if rule is None or rule.weekend_duty == "none":
+        weekend = rng.random(m) < 0.2
+    elif rule.weekend_duty == "compliant":
+        weekend = np.ones(m, dtype=bool)
+    else:
+        weekend = ~gap.get("weekend", no_gap)
+    weekend &= (reason != "no_weekend_duty") & (weekdays == 5)
+    e = rule.min_evening_sessions_model if rule is not None else 0
+    evening = (
+        np.where(gap.get("evening", no_gap), rng.integers(0, max(e, 1), m), rng.integers(e, e + 4, m))
+        if e > 0
+        else rng.integers(0, 3, m)
+    )
+    after = rule.evening_after_min if rule is not None else 24 * 60
+    hours = _opening_hours(rng, weekdays, weekend, after)
+    hours[reason == "no_hours_posted"] = None
+
+    dropped = _join_rows(np.c_[drop, w_drop], np.r_[list(preset.items), list(preset.windows)])
+    missing = np.select(
+        [
+            small_floor,
+            small_hall,
+            reason == "no_weekend_duty",
+            np.isin(reason, ["short_hours", "no_hours_posted"]),
+        ],
+        ["floor_area_m2", "hall_area_m2", "weekend_duty", "opening_hours"],
+        dropped,
+    )
+    return {
+        "items": have,
+        "windows": windows,
+        "zones": zones,
+        "rooms": rooms,
+        "floor": floor,
+        "hall": hall,
+        "opening_hours": hours,
+        "weekend": weekend,
+        "evening": evening,
+        "staff": staff,
+        "grade": grade,
+        "reason": reason,
+        "missing": missing.astype(object),
+    }
+
+
+def _quota(rng: np.random.Generator, m: int, shares: np.ndarray) -> np.ndarray:
+    """``m`` codes 0, 1, … in random order, as many of each as ``shares`` says (largest remainder)."""
+    exact = shares / shares.sum() * m
+    count = np.floor(exact).astype(np.int64)
+    count[np.argsort(count - exact, kind="stable")[: m - count.sum()]] += 1
+    return rng.permutation(np.repeat(np.arange(len(shares)), count))
+
+
+def _between(rng: np.random.Generator, low: float, high: float, size: int) -> np.ndarray:
+    """Whole numbers drawn uniformly, at least ``low`` and below ``high`` (``ceil(low)`` if none is)."""
+    first = np.ceil(low)
+    return first + np.floor(rng.random(size) * max(np.ceil(high) - first, 0.0))
+
+
+def _pick(rng: np.random.Generator, allowed: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Per row, ``k[row]`` of the columns where ``allowed`` (1-D) is true, drawn at random."""
+    key = np.where(allowed[None, :], rng.random((len(k), len(allowed))), np.inf)
+    rank = np.argsort(np.argsort(key, axis=1), axis=1)
+    return (rank < np.asarray(k)[:, None]) & allowed[None, :]
+
+
+def _opening_hours(
+    rng: np.random.Generator, weekdays: np.ndarray, weekend: np.ndarray, after: int
+) -> np.ndarray:
+    """Schedule text such as ``Mo-Fr 08:30-12:00,14:30-18:00``, one per facility.
+
+    It opens ``weekdays`` days from Monday, and Saturday or the whole weekend too where
+    ``weekend``; its intervals end no later than ``after`` minutes after midnight, so that the
+    schedule adds no evening session of its own.
+    """
+    fits = [text for text, end in _HOURS_TIMES if end <= after] or [min(_HOURS_TIMES, key=lambda t: t[1])[0]]
+    times = np.array(fits)[rng.integers(0, len(fits), len(weekdays))]
+    last = np.where(weekend, np.where(rng.random(len(weekdays)) < 0.5, 5, 6), weekdays - 1)
+    days = np.where(last == 0, "Mo", np.char.add("Mo-", np.array(DAYS)[np.maximum(last, 0)]))
+    return np.char.add(np.char.add(days, " "), times).astype(object)
 
 
 def _join_rows(mask: np.ndarray, words: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import networkx as nx
 import numpy as np
@@ -15,6 +16,7 @@ from scipy import sparse
 
 from servicegrid.geo.demo import (
     DEMO_ORIGIN,
+    DEMO_PRESET,
     FACILITY_ITEMS,
     FACILITY_ROOMS,
     FACILITY_WINDOWS,
@@ -25,6 +27,9 @@ from servicegrid.geo.demo import (
 )
 from servicegrid.geo.schema import LAYERS, conform
 from servicegrid.geo.workspace import read_workspace
+from servicegrid.standards.audit import audit_facilities, audit_workspace
+from servicegrid.standards.loader import load_preset
+from servicegrid.standards.records import StandardsWarning
 
 GEOM_TYPES = {
     "polygon": {"Polygon"},
@@ -316,8 +321,10 @@ def test_facility_vocabulary(county):
         allowed = set(vocabulary) | set(vocabulary.values())
         assert used <= allowed, used - allowed
         assert used & set(vocabulary.values()), column  # mostly Chinese labels
-    hours = re.compile(r"^Mo-(Fr|Sa|Su) \d\d:\d\d-\d\d:\d\d(,\d\d:\d\d-\d\d:\d\d)?$")
-    assert facilities["opening_hours"].str.match(hours).all()
+    hours = re.compile(r"^Mo(-(Tu|We|Th|Fr|Sa|Su))? \d\d:\d\d-\d\d:\d\d(,\d\d:\d\d-\d\d:\d\d)?$")
+    posted = facilities["opening_hours"].dropna()
+    assert posted.str.match(hours).all()
+    assert len(posted) >= 0.9 * len(facilities)  # a few stations post no hours
     assert facilities["weekend_duty"].any()
     assert not facilities["weekend_duty"].all()
     assert (facilities["floor_area_m2"] > 0).all()
@@ -354,7 +361,7 @@ def test_compliance_spread(county):
     assert model.sum() >= 5
     grades = county.facility_profile["grade"].value_counts(normalize=True)
     assert grades.between(0.15, 0.6).all()
-    assert set(grades.index) == {"model", "compliant", "non_compliant"}
+    assert set(grades.index) == {"model", "compliant", "noncompliant"}
     reasons = set(county.facility_profile["reason"])
     assert {"missing_item", "too_small", "missing_window", "no_weekend_duty"} <= reasons
 
@@ -388,6 +395,155 @@ def test_candidates(county, metric):
     assert len(np.unique(hit[0])) == len(for_stations)  # each inside a compound
     in_compound = compounds["id"].to_numpy()[hit[1]]
     assert not np.isin(in_compound, stations.to_numpy()).any()  # near compounds no station serves
+
+
+# ---------------------------------------------------------------------------------------------
+# the audit grades every facility as it was generated
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def preset():
+    return load_preset(DEMO_PRESET)
+
+
+def _audit_existing(county, preset):
+    """The audit of the existing facilities, joined to the profile they were generated with."""
+    facilities = county.layers["facilities"]
+    existing = facilities[facilities["status"] == "existing"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StandardsWarning)  # every label, column and schedule is read
+        audit = audit_facilities(existing, preset, lang="zh")
+    profile = county.facility_profile.set_index("id")
+    return audit.set_index("id").join(profile.add_suffix("_intended"))
+
+
+@pytest.fixture(scope="module")
+def audited(county, preset):
+    return _audit_existing(county, preset)
+
+
+def _disagreements(audited):
+    wrong = audited[audited["grade"] != audited["grade_intended"]]
+    return wrong[["tier", "grade_intended", "reason_intended", "grade", "reason"]].to_string()
+
+
+def test_audit_grades_every_facility_as_generated(audited):
+    assert len(audited) >= 200
+    assert (audited["grade"] == audited["grade_intended"]).all(), _disagreements(audited)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_audit_grades_every_facility_as_generated_for_other_seeds(seed, preset):
+    audited = _audit_existing(build_demo_county(seed=seed), preset)
+    assert (audited["grade"] == audited["grade_intended"]).all(), _disagreements(audited)
+
+
+def test_audit_grade_counts_are_realistic(audited):
+    share = audited["grade"].value_counts(normalize=True)
+    assert 0.20 <= share["model"] <= 0.30
+    assert 0.40 <= share["compliant"] <= 0.50
+    assert 0.25 <= share["noncompliant"] <= 0.35
+    per_tier = pd.crosstab(audited["tier"], audited["grade"])
+    assert set(per_tier.index) == set(TIERS)
+    larger = per_tier[per_tier.sum(axis=1) >= 8]  # every tier but the one county centre
+    assert len(larger) == len(TIERS) - 1
+    assert (larger > 0).all(axis=None), per_tier  # each grade in each of them
+
+
+def test_model_facilities_meet_every_model_requirement(audited, preset):
+    model = audited[audited["grade"] == "model"]
+    min_stars = model["tier"].map({k: t.grading.min_stars.value for k, t in preset.tiers.items()})
+    assert (model["stars"] >= min_stars).all()
+    assert (model["score"] >= 95).all()  # at most an optional item short
+    assert (model["reason"].str.endswith("各项达到示范标准")).all()
+    compliant = audited[audited["grade"] == "compliant"]
+    assert compliant["reason"].str.contains("距示范型：.", regex=True).all()  # something short of model
+
+
+def _failed(audited, preset):
+    """Which compliant-grade checks each facility fails, as the audit reports them."""
+    window_items = {
+        key
+        for key, item in preset.items.items()
+        if item.check.kind == "set" and item.check.column == "windows"
+    }
+
+    def items(text):
+        return set(text.split("; ")) - {""}
+
+    return pd.DataFrame(
+        {
+            # a missing service window also fails the item "windows" where a tier requires both
+            "items": audited["missing_items"].map(lambda t: bool(items(t) - window_items)),
+            "floor": audited["area_shortfall_m2"].fillna(0) > 0,
+            "hall": audited["hall_shortfall_m2"].fillna(0) > 0,
+            "windows": audited["missing_windows"] != "",
+            "zones": audited["missing_zones"] != "",
+            "rooms": audited["missing_rooms"] != "",
+            "hours": ~audited["hours_ok"].astype(bool),
+        },
+        index=audited.index,
+    )
+
+
+def test_noncompliant_facilities_fail_for_exactly_their_reason(audited, preset):
+    failed = _failed(audited, preset)
+    non = audited["grade_intended"] == "noncompliant"
+    assert not failed[~non].any(axis=None)  # the others pass every compliant-grade check
+    expected = {
+        "missing_item": "items",
+        "missing_window": "windows",
+        "no_weekend_duty": "hours",
+        "short_hours": "hours",
+        "no_hours_posted": "hours",
+    }
+    too_small = audited["missing_intended"].map({"floor_area_m2": "floor", "hall_area_m2": "hall"})
+    check = audited["reason_intended"].map(expected).fillna(too_small)[non]
+    assert check.notna().all()
+    only = failed[non].apply(lambda row: tuple(row.index[row]), axis=1)
+    assert (only == check.map(lambda c: (c,))).all(), pd.DataFrame({"expected": check, "failed": only})
+
+    def ids(series):
+        return series.map(lambda t: frozenset(t.split("; ")) - {""})
+
+    by_reason = audited[non].groupby("reason_intended")
+    missing_item = by_reason.get_group("missing_item")
+    assert (ids(missing_item["missing_items"]) == ids(missing_item["missing_intended"])).all()
+    missing_window = by_reason.get_group("missing_window")
+    assert (ids(missing_window["missing_windows"]) == ids(missing_window["missing_intended"])).all()
+    problem = {
+        "no_weekend_duty": "无周末值班",
+        "short_hours": "工作日开放",
+        "no_hours_posted": "未公示开放时间",
+    }
+    for reason, text in problem.items():  # the three hours reasons
+        if reason in by_reason.groups:
+            assert by_reason.get_group(reason)["hours_problem"].str.contains(text).all(), reason
+    assert {"missing_item", "too_small", "missing_window", "short_hours", "no_hours_posted"} <= set(
+        by_reason.groups
+    )
+    assert {"floor", "hall"} <= set(too_small.dropna())
+
+
+def test_items_follow_the_preset_and_are_written_mostly_in_chinese(county, preset):
+    facilities = county.layers["facilities"]
+    words = _entries(facilities["items"]).explode()
+    labels = {item.zh for item in preset.items.values()}
+    assert words.isin(labels | set(preset.items)).all()
+    assert 0.75 <= words.isin(labels).mean() <= 0.95  # some registers write the ids
+    couriers = facilities.loc[facilities["tier"] == "courier_station", "items"]
+    assert couriers.str.contains("有休息区|rest_area").mean() > 0.5  # the preset's courier checklist
+
+
+def test_audit_workspace_counts_the_generated_grades(county, written):
+    result = audit_workspace(read_workspace(written.workspace))
+    assert result.messages == ()
+    table = result.grades_by_tier().set_index("tier")
+    facilities = county.layers["facilities"]
+    profile = county.facility_profile[(facilities["status"] == "existing").to_numpy()]
+    expected = pd.crosstab(profile["tier"], profile["grade"]).reindex(list(TIERS), fill_value=0)
+    for grade in ("model", "compliant", "noncompliant"):
+        got = table.loc[list(TIERS), f"n_{grade}"].to_numpy()
+        assert (got == expected[grade].to_numpy()).all(), grade
 
 
 # ---------------------------------------------------------------------------------------------
