@@ -7,6 +7,7 @@ without a traceback) and the command exits with status 1; bad usage exits with 2
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -236,6 +237,16 @@ standards_app = typer.Typer(
 app.add_typer(standards_app, name="standards")
 
 
+@contextmanager
+def _standards_warnings_shown_once() -> Iterator[None]:
+    """Silence standards warnings while auditing: the audit keeps them and the command prints them."""
+    from .standards.records import StandardsWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StandardsWarning)
+        yield
+
+
 def _preset_for(ws: Workspace, preset: str | None = None) -> Preset:
     """The preset named on the command line, else the workspace's (a path relative to the workspace)."""
     from .standards.loader import load_preset, resolve_preset_path
@@ -298,7 +309,7 @@ def audit(
     from .standards.export import run_audit
 
     ws, _ = fill_parent_ids(read_workspace(workspace))
-    with console.status("auditing facilities"):
+    with console.status("auditing facilities"), _standards_warnings_shown_once():
         run = run_audit(ws, preset=_preset_for(ws, preset), lang=lang, out_dir=out)
     for message in run.result.messages:
         console.print(f"[yellow]{message}[/]")
@@ -435,8 +446,10 @@ def demo(
             ws, tier_resolver=lambda tiers: resolve_tiers(tiers, preset, strict=False)
         )
     console.print(f"validate: {report.errors} error(s), {report.warnings} warning(s)")
-    with console.status("auditing facilities"):
+    with console.status("auditing facilities"), _standards_warnings_shown_once():
         audit_run = run_audit(ws, preset=preset, lang=lang, out_dir=out / "audit")
+    for message in audit_run.result.messages:
+        console.print(f"[yellow]{message}[/]")
     console.print(audit_run.table())
     net = load_network(files.network, cache_dir=out / ".servicegrid-cache", crs=ws.metric_crs)
     steps = 5 + len(coverage_tiers(preset, radii_m=ws.settings.radii_m))

@@ -98,6 +98,60 @@ def test_import_of_a_broken_register_leaves_the_workspace_intact(tmp_path):
     csv.write_text("名称,户数,经度,纬度\n幸福小区,很多,113.62,37.70\n", encoding="utf-8")
     result = invoke("import", "settlements", csv, "--into", path)
     assert result.exit_code == 1
-    assert "register.csv, layer 'settlements', row 1, field '户数' (households): '很多' is not a number" in result.output
+    assert (
+        "register.csv, layer 'settlements', row 1, field '户数' (households): '很多' is not a number"
+        in result.output
+    )
     assert "Traceback" not in result.output
     assert path.read_bytes() == before
+
+
+def test_demo_runs_every_stage_offline_and_writes_its_files(tmp_path):
+    out = tmp_path / "demo"
+    result = invoke("demo", "--out", out, "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert "validate: 0 error(s)" in result.output
+    assert "Audit: grades by tier" in result.output
+    assert "Walking coverage (network)" in result.output
+    ws = read_workspace(out / "demo-county.gpkg")
+    assert ws.settings.synthetic
+    assert (out / "demo-county-walk.osm").stat().st_size > 1_000_000
+    assert (out / "audit" / "county_summary.xlsx").exists()
+    assert len(list((out / "audit" / "townships").glob("*.xlsx"))) == len(ws.layers["townships"])
+    import pyogrio
+
+    layers = {name for name, _ in pyogrio.list_layers(out / "coverage.gpkg")}
+    assert {
+        "coverage_units",
+        "coverage_summary",
+        "coverage_gaps",
+        "service_areas",
+        "uncovered_areas",
+    } <= layers
+
+
+def test_audit_command_writes_workbooks_and_refuses_unknown_tiers(tmp_path):
+    layers = clean_layers()
+    path = tmp_path / "county.gpkg"
+    write_layers(path, layers)
+    result = invoke("audit", path, "--out", tmp_path / "audit")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "audit" / "county_summary.xlsx").exists()
+    layers["facilities"] = layers["facilities"].assign(tier=["town_center", "太空站"])
+    write_layers(path, layers)
+    result = invoke("audit", path, "--out", tmp_path / "audit2")
+    assert result.exit_code == 1
+    assert "unknown tier '太空站' for facility F2" in result.output
+    assert not (tmp_path / "audit2").exists()
+
+
+def test_standards_check_names_the_field_of_a_bad_preset(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "id: bad\nextends: cn-default\nzh: 坏\nen: bad\n"
+        "tiers:\n  village_center:\n    area_min_m2:\n      compliant: {value: -5, source: default}\n",
+        encoding="utf-8",
+    )
+    result = invoke("standards", "check", bad)
+    assert result.exit_code == 1
+    assert "tiers.village_center.area_min_m2.compliant" in result.output

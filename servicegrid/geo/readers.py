@@ -526,7 +526,11 @@ def _xlsx_grid(path: Path, notes: list[str], *, sheet: str | None) -> pd.DataFra
 
 def _strip_blank(column: pd.Series) -> pd.Series:
     """A column with text stripped and blank text made missing; numbers and dates untouched."""
-    if column.dtype != object or pd.api.types.infer_dtype(column, skipna=True) not in ("string", "mixed", "mixed-integer"):
+    if column.dtype != object or pd.api.types.infer_dtype(column, skipna=True) not in (
+        "string",
+        "mixed",
+        "mixed-integer",
+    ):
         return column
     stripped = column.str.strip()  # NaN for cells that are not text
     text = column.where(stripped.isna(), stripped)

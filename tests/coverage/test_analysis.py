@@ -26,7 +26,8 @@ def roads(lines: list[shapely.LineString]):
 def lattice(step: float = 100, size: float = 2000):
     xs = np.arange(0, size + 1, step)
     return roads(
-        [shapely.LineString([(x, 0), (x, size)]) for x in xs] + [shapely.LineString([(0, y), (size, y)]) for y in xs]
+        [shapely.LineString([(x, 0), (x, size)]) for x in xs]
+        + [shapely.LineString([(0, y), (size, y)]) for y in xs]
     )
 
 
@@ -146,7 +147,9 @@ def test_radius_override_from_the_workspace_settings():
 def test_points_far_from_every_path_are_unreachable_with_the_distance():
     layers = {
         "roads": lattice(size=1000),
-        "settlements": frame([{"id": "S1"}, {"id": "S2"}], [shapely.Point(1000, 1800), shapely.Point(500, 600)]),
+        "settlements": frame(
+            [{"id": "S1"}, {"id": "S2"}], [shapely.Point(1000, 1800), shapely.Point(500, 600)]
+        ),
         "facilities": frame([{"id": "F1", "tier": "village_center"}], [shapely.Point(500, 500)]),
     }
     got = row(run(layers), "S1", "village_center")
@@ -182,7 +185,10 @@ def test_summary_counts_households_and_rates_per_township_and_village():
     layers = {
         "roads": lattice(),
         "villages": frame(
-            [{"id": "V1", "township_id": "T1", "kind": "community"}, {"id": "V2", "township_id": "T1", "kind": "community"}],
+            [
+                {"id": "V1", "township_id": "T1", "kind": "community"},
+                {"id": "V2", "township_id": "T1", "kind": "community"},
+            ],
             [box(0, 0, 1000, 2000), box(1000, 0, 2000, 2000)],
         ),
         "compounds": frame(
