@@ -147,6 +147,39 @@ def import_layer(
     )
 
 
+@app.command("import-osm")
+def import_osm(
+    source: Annotated[Path, typer.Argument(help="OpenStreetMap file: .osm, .osm.bz2 or .osm.pbf.")],
+    into: Annotated[
+        Path, typer.Option("--into", help="Workspace GeoPackage to write into (created if new).")
+    ],
+    clip: Annotated[
+        Literal["intersects", "cut", "none"],
+        typer.Option(
+            help="Against the file's <bounds>: keep features that touch it whole, cut them, or keep all."
+        ),
+    ] = "intersects",
+) -> None:
+    """Import residential compounds (小区), service facilities and admin boundaries from OpenStreetMap.
+
+    Compounds are landuse=residential areas with their names; facilities are townhalls, community
+    centres, social facilities and government offices, with a suggested tier; boundaries that
+    assemble become townships and villages. Broken relations (common in website exports) are
+    reported and skipped.
+    """
+    from .geo.osm import osm_layers
+
+    layers, notes = osm_layers(source, clip=clip)
+    for note in notes:
+        console.print(f"[dim]{note}[/]")
+    if not layers:
+        console.print("[yellow]nothing to import: no compounds, facilities or boundaries in the file[/]")
+        return
+    _store(into, layers, description=f"imported from {source.name} (© OpenStreetMap contributors, ODbL)")
+    counts = ", ".join(f"{len(frame):,} {name}" for name, frame in layers.items())
+    console.print(f"[bold green]{counts}[/] from {source.name} → {into}")
+
+
 def _store(path: Path, layers: dict[str, gpd.GeoDataFrame], *, description: str) -> set[str]:
     """Write ``layers`` into the workspace with parent ids filled; returns the layers written."""
     from .geo.hierarchy import fill_parent_ids
@@ -346,6 +379,8 @@ def _network_for(ws: Workspace, network: Path | None) -> StreetNetwork | None:
     with console.status("loading the walking network"):
         net = load_network(source, cache_dir=cache, crs=ws.metric_crs)
     console.print(f"[dim]{net.summary()}[/]")
+    for problem in net.problems:
+        console.print(f"[yellow]{problem}[/]")
     return net
 
 

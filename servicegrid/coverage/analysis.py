@@ -261,7 +261,7 @@ def measure_coverage(
             f"no walking network: distances are straight lines × {detour_factor:g} (method=euclidean); "
             "give an OpenStreetMap file with --network or a roads layer for walking distances"
         )
-        logger.warning(notes[-1])
+        logger.info(notes[-1])  # in the result notes too
         method: Method = "euclidean"
     else:
         method = "network"
