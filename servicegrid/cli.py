@@ -22,12 +22,14 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from . import __version__
+from .coverage.planning import PlanModel
 from .errors import ServiceGridError
 from .geo.workspace import atomic_path
 
 if TYPE_CHECKING:
     from .coverage.analysis import CoverageResult
     from .coverage.network import StreetNetwork
+    from .coverage.planning import PlanResult
     from .geo.workspace import Workspace
     from .standards.models import Preset
 
@@ -462,7 +464,7 @@ def demo(
     lang: Annotated[Lang, typer.Option(help="zh (default) or en labels.")] = "zh",
 ) -> None:
     """Generate the synthetic demo county (示范县, clearly labelled synthetic data) and run every stage
-    on it: validate, audit and walking coverage. Works offline."""
+    on it: validate, audit, walking coverage and a plan for compound stations. Works offline."""
     from .coverage.analysis import coverage_tiers, measure_coverage
     from .coverage.network import load_network
     from .geo.demo import write_demo_county
@@ -494,9 +496,12 @@ def demo(
         out / "coverage.gpkg", result.layers(), description="servicegrid coverage of the demo county"
     )
     console.print(_coverage_table(result, preset, lang))
+    proposal = _run_plan(ws, preset, net, tier="compound_station", model="upgrade-or-build", target=0.98)
+    write_layers(out / "plan.gpkg", proposal.layers(), description="servicegrid plan for the demo county")
+    _print_plan(proposal, preset, lang)
     console.print(
         f"wrote {files.workspace}, {files.network.name}, {len(audit_run.files)} audit files in "
-        f"{out / 'audit'} and {out / 'coverage.gpkg'}"
+        f"{out / 'audit'}, {out / 'coverage.gpkg'} and {out / 'plan.gpkg'}"
     )
 
 
@@ -509,3 +514,100 @@ def _workspace_table(ws: Workspace, network_nodes: int, lang: Lang) -> Table:
         table.add_row(name, f"{len(frame):,}")
     table.add_row("walking network (OSM nodes)", f"{network_nodes:,}")
     return table
+
+
+@app.command()
+def plan(
+    workspace: Annotated[Path, typer.Argument(help="Workspace GeoPackage.")],
+    out: Annotated[Path, typer.Option("--out", help="Plan GeoPackage (layers are added or replaced).")],
+    tier: Annotated[str, typer.Option(help="Tier to plan, e.g. compound_station.")] = "compound_station",
+    model: Annotated[
+        PlanModel,
+        typer.Option(help="set-cover, max-cover, p-median or upgrade-or-build."),
+    ] = "upgrade-or-build",
+    p: Annotated[int | None, typer.Option("--p", help="Number of new sites (max-cover, p-median).")] = None,
+    budget: Annotated[
+        float | None, typer.Option(help="Budget in yuan (max-cover, upgrade-or-build).")
+    ] = None,
+    target: Annotated[
+        float, typer.Option(help="Share of households to cover in every township (upgrade-or-build).")
+    ] = 0.98,
+    time_limit: Annotated[
+        float, typer.Option(help="Seconds for the solver; the best plan found is kept.")
+    ] = 60.0,
+    network: Annotated[
+        Path | None, typer.Option(help="Walking network file (default: the workspace's roads layer).")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="Preset name or YAML file (default: the workspace's).")
+    ] = None,
+    lang: Annotated[Lang, typer.Option(help="zh (default) or en labels.")] = "zh",
+) -> None:
+    """Propose where to build new stations or upgrade failing ones (选址), solved exactly where it can
+    be proven, with the households each site newly covers and the gap to the optimum."""
+    from .geo.hierarchy import fill_parent_ids
+    from .geo.workspace import read_workspace, write_layers
+
+    ws, _ = fill_parent_ids(read_workspace(workspace))
+    chosen = _preset_for(ws, preset)
+    net = _network_for(ws, network)
+    result = _run_plan(
+        ws, chosen, net, tier=tier, model=model, p=p, budget=budget, target=target, time_limit=time_limit
+    )
+    write_layers(out, result.layers(), description=f"servicegrid plan for {tier} in {workspace.name}")
+    _print_plan(result, chosen, lang)
+    console.print(f"wrote {out}")
+
+
+def _run_plan(ws: Workspace, preset: Preset, net: StreetNetwork | None, **options: object) -> PlanResult:
+    from .coverage.planning import plan_sites
+
+    with _progress("plan", 6) as step, _standards_warnings_shown_once():
+        result = plan_sites(ws, preset, network=net, progress=step, **options)
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/]")
+    return result
+
+
+def _print_plan(result: PlanResult, preset: Preset, lang: Lang) -> None:
+    zh = lang == "zh"
+    row = result.summary.iloc[0]
+    gap = "0" if row["gap"] == 0 else f"{row['gap']:.2%}"
+    console.print(
+        ("选址方案" if zh else "Plan")
+        + f" ({preset.label('tiers', row['tier'], lang)}, {row['model']}): {row['status']}, "
+        + (
+            f"新建 {row['new_sites']} 处、改造 {row['upgrades']} 处，费用 {row['cost']:,.0f} 元"
+            if zh
+            else f"{row['new_sites']} new, {row['upgrades']} upgrades, cost {row['cost']:,.0f} yuan"
+        )
+        + f"; objective {row['objective']:,.0f}, bound {row['bound']:,.0f}, gap {gap}, "
+        + f"{row['solve_time_s']:.2f} s"
+    )
+    table = Table(title="方案前后覆盖（户）" if zh else "Coverage before and after (households)")
+    headers = (
+        ("乡镇/街道", "户数", "现有达标", "方案后") if zh else ("township", "households", "before", "after")
+    )
+    for i, header in enumerate(headers):
+        table.add_column(header, justify="left" if i == 0 else "right")
+    name = "township_name" if "township_name" in result.before_after else "township_id"
+    for rec in result.before_after.to_dict("records"):
+        table.add_row(
+            str(rec[name]),
+            f"{rec['households']:,.0f}",
+            f"{rec['rate_before']:.0%}",
+            f"{rec['rate_after']:.0%}",
+        )
+    table.add_row(
+        "合计" if zh else "total",
+        f"{row['households']:,.0f}",
+        f"{row['rate_before']:.0%}",
+        f"{row['rate_after']:.0%}",
+        style="bold",
+    )
+    console.print(table)
+    if row["households_uncoverable"]:
+        console.print(
+            f"[yellow]{row['households_uncoverable']:,.0f} households have no candidate site within reach "
+            "(layer plan_uncoverable)[/]"
+        )

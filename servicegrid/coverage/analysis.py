@@ -33,8 +33,10 @@ from .network import StreetNetwork
 from .snapping import SnapResult, snap_points
 
 __all__ = [
+    "Access",
     "CoverageResult",
     "TierCoverage",
+    "access_points",
     "coverage_tiers",
     "demand_units",
     "measure_coverage",
@@ -267,7 +269,7 @@ def measure_coverage(
         method = "network"
         _check_overlap(network, units, margin_m=workspace.settings.snap_limit_m)
     say("access points")
-    access = _access_points(units, workspace.layer("gates").to_crs(crs), network)
+    access = access_points(units, workspace.layer("gates").to_crs(crs), network)
     ap_snap = None
     fac_snap = None
     if network is not None:
@@ -350,15 +352,15 @@ def _check_overlap(network: StreetNetwork, units: gpd.GeoDataFrame, *, margin_m:
 
 
 @dataclass(frozen=True)
-class _Access:
+class Access:
+    """Access points of demand units (metric), the unit each belongs to, and how it was found."""
+
     points: np.ndarray  # shapely points, metric
     owner: np.ndarray  # position of the unit each point belongs to
     kind: np.ndarray  # gate, boundary or inside
 
 
-def _access_points(
-    units: gpd.GeoDataFrame, gates: gpd.GeoDataFrame, network: StreetNetwork | None
-) -> _Access:
+def access_points(units: gpd.GeoDataFrame, gates: gpd.GeoDataFrame, network: StreetNetwork | None) -> Access:
     """Where residents leave each unit: a compound's gates, else where its boundary meets a path,
     else its representative point; other units at their representative point."""
     n = len(units)
@@ -392,7 +394,7 @@ def _access_points(
     points.append(shapely.point_on_surface(units.geometry.to_numpy()[rest]))
     owner.append(rest)
     kind.append(np.full(len(rest), "inside"))
-    return _Access(np.concatenate(points), np.concatenate(owner).astype(np.int64), np.concatenate(kind))
+    return Access(np.concatenate(points), np.concatenate(owner).astype(np.int64), np.concatenate(kind))
 
 
 @dataclass(frozen=True)

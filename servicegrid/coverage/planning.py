@@ -1,0 +1,611 @@
+"""Planning new and upgraded stations on a workspace: candidates, the sparse coverage matrix and
+the one adaptor from GeoDataFrames to the siting models of :mod:`servicegrid.coverage.siting`.
+
+:func:`plan_sites` gathers the candidate sites of a tier (the ``candidates`` layer, existing
+facilities that fail their standard as upgrades, and generated sites where the user has none),
+measures which demand units each one reaches on foot (bounded shortest paths, only the pairs
+within reach are stored), fixes the facilities that already meet the standard, solves the chosen
+model and returns the proposed sites, the plan's numbers and coverage before and after per
+township.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from scipy import sparse
+
+from ..errors import InputError
+from ..geo.hierarchy import containing_parent_ids
+from ..geo.workspace import Workspace
+from ..standards.audit import audit_facilities
+from ..standards.models import Preset
+from ..standards.records import resolve_tiers
+from .analysis import TierCoverage, access_points, coverage_tiers, demand_units
+from .distance import distance_matrix_sparse
+from .network import StreetNetwork
+from .siting import SitingResult, max_cover, p_median, set_cover, upgrade_or_build
+from .snapping import snap_points
+
+__all__ = ["PlanModel", "PlanResult", "plan_candidates", "plan_sites"]
+
+logger = logging.getLogger(__name__)
+
+PlanModel = Literal["set-cover", "max-cover", "p-median", "upgrade-or-build"]
+Progress = Callable[[str], None]
+
+GENERATED_SPACING_SHARE = 0.4  # generated network sites: one per cell of 0.4 × radius
+EUCLIDEAN_DETOUR = 1.3
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """A plan and everything needed to read it: what to build, what it costs, what it changes."""
+
+    proposed_sites: gpd.GeoDataFrame
+    summary: pd.DataFrame
+    before_after: pd.DataFrame
+    candidates: gpd.GeoDataFrame
+    uncoverable: gpd.GeoDataFrame
+    siting: SitingResult
+    notes: tuple[str, ...] = field(default=())
+
+    def layers(self) -> dict[str, pd.DataFrame]:
+        """The result layers by name, as written to the plan GeoPackage."""
+        return {
+            "proposed_sites": self.proposed_sites,
+            "plan_summary": self.summary,
+            "plan_before_after": self.before_after,
+            "plan_candidates": self.candidates,
+            "plan_uncoverable": self.uncoverable,
+        }
+
+
+def _tier_spec(preset: Preset, tier: str, radii_m: dict[str, float]) -> TierCoverage:
+    specs = {spec.tier: spec for spec in coverage_tiers(preset, radii_m=radii_m)}
+    if tier not in specs:
+        walk = ", ".join(specs) or "none"
+        msg = f"tier '{tier}' has no walking radius in preset '{preset.id}'; plannable tiers: {walk}"
+        raise InputError(msg)
+    return specs[tier]
+
+
+def plan_candidates(
+    workspace: Workspace,
+    preset: Preset,
+    *,
+    tier: str,
+    crs: CRS,
+    network: StreetNetwork | None = None,
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Every site a plan for ``tier`` may use, in ``crs``, and notes on how they were found.
+
+    Columns: ``site_id``, ``kind`` (``existing`` — meets the standard, fixed; ``upgrade`` — a
+    facility of the tier below standard; ``new``), ``source`` (facilities, candidates, gate,
+    network), ``facility_id``, ``name``, ``cost`` (yuan), ``decision`` (required, excluded or
+    blank).
+    """
+    spec = _tier_spec(preset, tier, dict(workspace.settings.radii_m))
+    tier_def = preset.tiers[tier]
+    notes: list[str] = []
+    frames = [_facility_sites(workspace, preset, spec, crs, notes)]
+    listed = _listed_candidates(workspace, preset, tier, crs, notes)
+    frames.append(listed)
+    if len(listed) == 0:
+        frames.append(_generated_sites(workspace, spec, crs, network, notes))
+    sites = (
+        pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
+    )
+    if sites is None:
+        msg = f"no candidate sites for {tier}: add a candidates layer, or facilities of the tier to upgrade"
+        raise InputError(msg, layer="candidates")
+    new_cost = tier_def.new_build_cost.value if tier_def.new_build_cost is not None else np.nan
+    blank_cost = sites["cost"].isna() & (sites["kind"] == "new")
+    if blank_cost.any():
+        sites.loc[blank_cost, "cost"] = new_cost
+        notes.append(
+            f"{int(blank_cost.sum())} new site(s) without a cost take the preset's build cost {new_cost:,.0f}"
+        )
+    return gpd.GeoDataFrame(sites, geometry="geometry", crs=crs), notes
+
+
+def _facility_sites(
+    workspace: Workspace, preset: Preset, spec: TierCoverage, crs: CRS, notes: list[str]
+) -> gpd.GeoDataFrame:
+    """Existing providers meeting their standard (fixed) and the tier's own failing ones (upgrades)."""
+    frame = workspace.layer("facilities")
+    if len(frame) == 0:
+        return _empty_sites(crs)
+    status = frame["status"].astype("string").str.casefold().fillna("existing") if "status" in frame else None
+    if status is not None:
+        frame = frame[status.isin(["existing", "现有", "已建", "在用"]).to_numpy()]
+    tiers = resolve_tiers(frame["tier"], preset, ids=frame["id"])
+    frame = frame.assign(tier=tiers.to_numpy())[np.isin(tiers.to_numpy(dtype=object), spec.providers)]
+    if len(frame) == 0:
+        return _empty_sites(crs)
+    audit = audit_facilities(frame, preset)
+    meets = audit["meets_standard"].to_numpy(dtype=bool)
+    upgrade_cost = audit["upgrade_cost"].to_numpy(dtype=float)
+    own = (frame["tier"] == spec.tier).to_numpy()
+    upgradable = ~meets & own & np.isfinite(upgrade_cost)
+    unknown = ~meets & own & ~np.isfinite(upgrade_cost)
+    if unknown.any():
+        notes.append(
+            f"{int(unknown.sum())} failing {spec.tier} facilities have no floor area recorded, so their "
+            "upgrade cost is unknown; they are not offered as upgrades"
+        )
+    keep = meets | upgradable
+    kind = np.where(meets, "existing", "upgrade")[keep]
+    return gpd.GeoDataFrame(
+        {
+            "site_id": "F:" + frame["id"].astype("string").to_numpy()[keep],
+            "kind": kind,
+            "source": "facilities",
+            "facility_id": frame["id"].astype("string").to_numpy()[keep],
+            "name": _text(frame, "name")[keep],
+            "cost": np.where(kind == "existing", 0.0, upgrade_cost[keep]),
+            "decision": np.where(kind == "existing", "required", None),
+        },
+        geometry=frame.to_crs(crs).geometry.to_numpy()[keep],
+        crs=crs,
+    )
+
+
+def _listed_candidates(
+    workspace: Workspace, preset: Preset, tier: str, crs: CRS, notes: list[str]
+) -> gpd.GeoDataFrame:
+    frame = workspace.layer("candidates")
+    if len(frame) == 0:
+        return _empty_sites(crs)
+    if "tier" in frame:
+        given = frame["tier"].astype("string")
+        resolved = resolve_tiers(given.fillna(tier), preset, ids=frame["id"])
+        frame = frame[(resolved == tier).to_numpy()]
+    decision = (
+        frame["decision"]
+        .astype("string")
+        .str.strip()
+        .str.casefold()
+        .replace({"必选": "required", "排除": "excluded"})
+        if "decision" in frame
+        else pd.Series(pd.NA, index=frame.index, dtype="string")
+    )
+    bad = decision.notna() & ~decision.isin(["required", "excluded", ""])
+    if bad.any():
+        msg = f"decision '{decision[bad].iloc[0]}' is not 'required', 'excluded' or blank"
+        raise InputError(
+            msg, layer="candidates", row=int(np.flatnonzero(bad.to_numpy())[0]) + 1, field="decision"
+        )
+    cost = (
+        pd.to_numeric(frame["cost"], errors="coerce")
+        if "cost" in frame
+        else pd.Series(np.nan, index=frame.index)
+    )
+    if (cost < 0).any():
+        msg = f"negative cost {cost[cost < 0].iloc[0]:g}; costs must be zero or more"
+        raise InputError(
+            msg, layer="candidates", row=int(np.flatnonzero((cost < 0).to_numpy())[0]) + 1, field="cost"
+        )
+    return gpd.GeoDataFrame(
+        {
+            "site_id": "C:" + frame["id"].astype("string").to_numpy(),
+            "kind": "new",
+            "source": "candidates",
+            "facility_id": pd.array([pd.NA] * len(frame), dtype="string"),
+            "name": _text(frame, "name"),
+            "cost": cost.to_numpy(dtype=float),
+            "decision": decision.replace("", pd.NA).to_numpy(dtype=object),
+        },
+        geometry=frame.to_crs(crs).geometry.to_numpy(),
+        crs=crs,
+    )
+
+
+def _generated_sites(
+    workspace: Workspace, spec: TierCoverage, crs: CRS, network: StreetNetwork | None, notes: list[str]
+) -> gpd.GeoDataFrame:
+    """Where the user lists no candidates: gates of the compounds and network nodes among the
+    units the tier serves, thinned to one per cell of 0.4 × the radius."""
+    points = []
+    gates = workspace.layer("gates")
+    if len(gates):
+        points.append(gates.to_crs(crs).geometry.to_numpy())
+    if network is not None:
+        units = demand_units(
+            {
+                k: workspace.layer(k)
+                for k in ("compounds", "settlements", "villages", "grids")
+                if k in workspace
+            },
+            crs=crs,
+        )
+        served = units[spec.serves_unit(units)]
+        near = network.kdtree.query_ball_point(
+            np.column_stack([shapely.get_x(c := served.geometry.centroid.to_numpy()), shapely.get_y(c)]),
+            r=spec.radius_m,
+        )
+        nodes = np.unique(np.concatenate([np.asarray(n, dtype=np.int64) for n in near])) if len(near) else []
+        points.append(shapely.points(network.node_xy[nodes]))
+    if not points:
+        return _empty_sites(crs)
+    pts = np.concatenate(points)
+    cell = GENERATED_SPACING_SHARE * spec.radius_m
+    keys = np.floor(np.column_stack([shapely.get_x(pts), shapely.get_y(pts)]) / cell).astype(np.int64)
+    _, first = np.unique(keys, axis=0, return_index=True)
+    pts = pts[np.sort(first)]
+    notes.append(
+        f"no candidates listed for {spec.tier}: generated {len(pts):,} sites at gates and path nodes"
+    )
+    return gpd.GeoDataFrame(
+        {
+            "site_id": [f"G:{i + 1}" for i in range(len(pts))],
+            "kind": "new",
+            "source": "generated",
+            "facility_id": pd.array([pd.NA] * len(pts), dtype="string"),
+            "name": pd.array([pd.NA] * len(pts), dtype="string"),
+            "cost": np.nan,
+            "decision": None,
+        },
+        geometry=pts,
+        crs=crs,
+    )
+
+
+def _empty_sites(crs: CRS) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            c: pd.Series(dtype="string")
+            for c in ("site_id", "kind", "source", "facility_id", "name", "decision")
+        }
+        | {"cost": pd.Series(dtype=float)},
+        geometry=[],
+        crs=crs,
+    )
+
+
+def _text(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column in frame.columns:
+        return frame[column].astype("string").to_numpy(dtype=object)
+    return np.full(len(frame), None, dtype=object)
+
+
+def _reach_matrix(
+    units: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    *,
+    limit: float,
+    network: StreetNetwork | None,
+    gates: gpd.GeoDataFrame,
+    snap_limit: float,
+) -> sparse.csr_array:
+    """Units × sites walking distance for the pairs within ``limit`` (explicit zeros kept)."""
+    access = access_points(units, gates, network)
+    if network is None:
+        ap = gpd.GeoSeries(access.points, crs=units.crs)
+        site_idx, ap_idx = ap.sindex.query(
+            sites.geometry.to_numpy(), predicate="dwithin", distance=limit / EUCLIDEAN_DETOUR
+        )
+        dist = shapely.distance(sites.geometry.to_numpy()[site_idx], access.points[ap_idx]) * EUCLIDEAN_DETOUR
+    else:
+        ap_snap = snap_points(network, gpd.GeoSeries(access.points, crs=units.crs), max_distance=snap_limit)
+        site_snap = snap_points(network, sites.geometry, max_distance=snap_limit)
+        matrix = distance_matrix_sparse(network, site_snap, ap_snap, limit=limit).tocoo()
+        site_idx, ap_idx, dist = matrix.row, matrix.col, matrix.data
+    unit_idx = access.owner[ap_idx]
+    # Sites inside a compound serve it at distance 0.
+    compound = (units["unit_layer"] == "compounds").to_numpy()
+    if compound.any():
+        s_in, u_in = gpd.GeoSeries(units.geometry.to_numpy()[compound]).sindex.query(
+            sites.geometry.to_numpy(), predicate="within"
+        )
+        site_idx = np.concatenate([site_idx, s_in])
+        unit_idx = np.concatenate([unit_idx, np.flatnonzero(compound)[u_in]])
+        dist = np.concatenate([dist, np.zeros(len(s_in))])
+    # Keep the shortest distance of each (unit, site) pair over the unit's access points.
+    order = np.lexsort((dist, site_idx, unit_idx))
+    pairs = np.column_stack([unit_idx[order], site_idx[order]])
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = np.any(pairs[1:] != pairs[:-1], axis=1)
+    return sparse.csr_array(
+        (dist[order][first], (pairs[first, 0], pairs[first, 1])), shape=(len(units), len(sites))
+    )
+
+
+def _within(dist: sparse.csr_array, radius: float) -> sparse.csr_array:
+    """0/1 matrix of the stored pairs within ``radius`` (a stored zero distance is within)."""
+    coo = dist.tocoo()
+    keep = coo.data <= radius + 1e-6
+    ones = np.ones(int(keep.sum()), dtype=np.int8)
+    return sparse.csr_array((ones, (coo.row[keep], coo.col[keep])), shape=dist.shape)
+
+
+def plan_sites(
+    workspace: Workspace,
+    preset: Preset,
+    *,
+    tier: str,
+    model: PlanModel = "upgrade-or-build",
+    network: StreetNetwork | None = None,
+    p: int | None = None,
+    budget: float | None = None,
+    target: float = 0.98,
+    time_limit: float = 60.0,
+    progress: Progress | None = None,
+) -> PlanResult:
+    """Where to build or upgrade stations of ``tier``, solved exactly where it can be proven.
+
+    Parameters
+    ----------
+    workspace, preset
+        The workspace and the standards preset (radius, served units, stand-ins, costs).
+    tier
+        A walk-based tier, e.g. ``compound_station``.
+    model
+        ``set-cover`` (least cost covering every reachable unit), ``max-cover`` (most households
+        with ``p`` sites or within ``budget``), ``p-median`` (least household-weighted walk with
+        ``p`` new sites) or ``upgrade-or-build`` (least cost reaching ``target`` in every
+        township, or the most progress for ``budget``).
+    network
+        The walking network; ``None`` uses straight lines × 1.3 (and says so in the notes).
+    time_limit
+        Seconds for the solver; on time-out the best plan found is returned with its gap.
+
+    Returns
+    -------
+    PlanResult
+    """
+    if model not in get_args(PlanModel):
+        msg = f"model '{model}' is not one of {', '.join(get_args(PlanModel))}"
+        raise InputError(msg)
+    say = progress or (lambda _step: None)
+    crs = network.crs if network is not None else workspace.metric_crs
+    spec = _tier_spec(preset, tier, dict(workspace.settings.radii_m))
+    notes: list[str] = []
+    say("candidate sites")
+    sites, site_notes = plan_candidates(workspace, preset, tier=tier, crs=crs, network=network)
+    notes.extend(site_notes)
+    if network is None:
+        notes.append(f"no walking network: reach is the straight line × {EUCLIDEAN_DETOUR:g}")
+    say("demand units")
+    layers = {
+        k: workspace.layer(k) for k in ("compounds", "settlements", "villages", "grids") if k in workspace
+    }
+    all_units = demand_units(layers, crs=crs)
+    units = all_units[spec.serves_unit(all_units)].reset_index(drop=True)
+    if len(units) == 0:
+        msg = f"the workspace has no units that {tier} serves ({', '.join(spec.serves)})"
+        raise InputError(msg)
+    households = units["households"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if np.isnan(households).all():
+        notes.append("no households recorded: every unit weighs 1")
+        households = np.ones(len(units))
+    weight = np.nan_to_num(households, nan=0.0)
+    say("coverage matrix")
+    limit = spec.radius_m if model != "p-median" else max(spec.partial_m or 0.0, 2 * spec.radius_m)
+    dist = _reach_matrix(
+        units,
+        sites,
+        limit=limit,
+        network=network,
+        gates=workspace.layer("gates").to_crs(crs),
+        snap_limit=workspace.settings.snap_limit_m,
+    )
+    cover = _within(dist, spec.radius_m)
+    cost = sites["cost"].to_numpy(dtype=float)
+    required = (sites["decision"] == "required").to_numpy()
+    excluded = (sites["decision"] == "excluded").to_numpy()
+    kind = sites["kind"].to_numpy(dtype=object)
+    say(f"solving {model}")
+    if model == "set-cover":
+        result = set_cover(
+            cover, cost, weight=weight, required=required, excluded=excluded, time_limit=time_limit
+        )
+    elif model == "max-cover":
+        result = max_cover(
+            cover,
+            weight,
+            p=p,
+            budget=budget,
+            cost=cost,
+            required=required,
+            excluded=excluded,
+            time_limit=time_limit,
+        )
+    elif model == "p-median":
+        if p is None:
+            msg = "p-median needs --p, the number of new sites"
+            raise InputError(msg)
+        result = p_median(
+            dist,
+            weight,
+            p,
+            required=required,
+            excluded=excluded,
+            unserved_penalty=limit,
+            time_limit=time_limit,
+        )
+    else:
+        group = units["township_id"].astype("string").fillna("(no township)").to_numpy(dtype=object)
+        result = upgrade_or_build(
+            cover,
+            weight,
+            cost,
+            group,
+            target,
+            budget=budget,
+            kind=np.where(kind == "upgrade", "upgrade", "new"),
+            required=required,
+            excluded=excluded,
+            time_limit=time_limit,
+        )
+    say("results")
+    population = units["population"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    covered_by = _covered_by(cover, result)
+    return PlanResult(
+        proposed_sites=_proposed(sites, result, weight, population, covered_by, workspace, crs),
+        summary=_summary(result, spec, model, weight, cover, sites),
+        before_after=_before_after(units, weight, cover, result, workspace),
+        candidates=sites,
+        uncoverable=_uncoverable(units, result),
+        siting=result,
+        notes=tuple(notes),
+    )
+
+
+def _covered_by(cover: sparse.csr_array, result: SitingResult) -> np.ndarray:
+    """For each unit, the build-order position of the first chosen site that covers it (-1: none or fixed)."""
+    n = cover.shape[0]
+    first = np.full(n, -1, dtype=np.int64)
+    fixed = np.zeros(n, dtype=bool)
+    if result.fixed.size:
+        fixed = np.asarray(cover[:, result.fixed].sum(axis=1)).ravel() > 0
+    if result.sites.size:
+        sub = cover[:, result.sites].tocoo()
+        order = np.lexsort((sub.col, sub.row))
+        rows, cols = sub.row[order], sub.col[order]
+        keep = np.ones(len(rows), dtype=bool)
+        keep[1:] = rows[1:] != rows[:-1]
+        first[rows[keep]] = cols[keep]
+    first[fixed] = -1
+    return first
+
+
+def _proposed(
+    sites: gpd.GeoDataFrame,
+    result: SitingResult,
+    weight: np.ndarray,
+    population: np.ndarray,
+    covered_by: np.ndarray,
+    workspace: Workspace,
+    crs: CRS,
+) -> gpd.GeoDataFrame:
+    chosen = sites.iloc[result.sites].reset_index(drop=True)
+    k = len(chosen)
+    hit = covered_by >= 0
+    hh_new = np.bincount(covered_by[hit], weights=weight[hit], minlength=k)
+    pop_new = np.bincount(covered_by[hit], weights=np.nan_to_num(population[hit]), minlength=k)
+    units_new = np.bincount(covered_by[hit], minlength=k)
+    out = gpd.GeoDataFrame(
+        {
+            "build_order": np.arange(1, k + 1),
+            "site_id": chosen["site_id"].to_numpy(),
+            "kind": chosen["kind"].to_numpy(),
+            "source": chosen["source"].to_numpy(),
+            "facility_id": chosen["facility_id"].to_numpy(),
+            "name": chosen["name"].to_numpy(),
+            "cost": chosen["cost"].to_numpy(dtype=float),
+            "units_new": units_new,
+            "households_new": np.round(hh_new, 1),
+            "population_new": np.round(pop_new, 1),
+            "marginal_gain": np.round(result.marginal_gain, 3),
+        },
+        geometry=chosen.geometry.to_numpy(),
+        crs=crs,
+    )
+    for column, layer in (("township_id", "townships"), ("village_id", "villages")):
+        parents = workspace.layer(layer)
+        out[column] = (
+            containing_parent_ids(out, parents, crs=crs).to_numpy()
+            if len(parents) and k
+            else pd.array([pd.NA] * k, dtype="string")
+        )
+    return out
+
+
+def _summary(
+    result: SitingResult,
+    spec: TierCoverage,
+    model: str,
+    weight: np.ndarray,
+    cover: sparse.csr_array,
+    sites: gpd.GeoDataFrame,
+) -> pd.DataFrame:
+    reachable = np.asarray(cover.sum(axis=1)).ravel() > 0
+    before = _covered_mask(cover, result.fixed)
+    after = _covered_mask(cover, result.open_sites)
+    total = weight.sum()
+    kinds = sites["kind"].to_numpy(dtype=object)[result.sites]
+    row = {
+        "tier": spec.tier,
+        "model": model,
+        "status": result.status,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "solve_time_s": round(result.solve_time, 3),
+        "new_sites": int((kinds == "new").sum()),
+        "upgrades": int((kinds == "upgrade").sum()),
+        "fixed_sites": int(result.fixed.size),
+        "candidates": len(sites),
+        "cost": result.cost,
+        "radius_m": spec.radius_m,
+        "units": len(weight),
+        "households": total,
+        "households_reachable": weight[reachable].sum(),
+        "households_before": weight[before].sum(),
+        "households_after": weight[after].sum(),
+        "rate_before": weight[before].sum() / total if total else np.nan,
+        "rate_after": weight[after].sum() / total if total else np.nan,
+        "households_uncoverable": weight[result.uncoverable].sum(),
+    }
+    return pd.DataFrame([row])
+
+
+def _covered_mask(cover: sparse.csr_array, open_sites: np.ndarray) -> np.ndarray:
+    if open_sites.size == 0:
+        return np.zeros(cover.shape[0], dtype=bool)
+    return np.asarray(cover[:, open_sites].sum(axis=1)).ravel() > 0
+
+
+def _before_after(
+    units: gpd.GeoDataFrame,
+    weight: np.ndarray,
+    cover: sparse.csr_array,
+    result: SitingResult,
+    workspace: Workspace,
+) -> pd.DataFrame:
+    """Households covered per township by the facilities meeting the standard, and with the plan."""
+    before = _covered_mask(cover, result.fixed)
+    after = _covered_mask(cover, result.open_sites)
+    town = units["township_id"].astype("string").fillna("(no township)").to_numpy(dtype=object)
+    frame = pd.DataFrame(
+        {
+            "township_id": town,
+            "units": 1,
+            "households": weight,
+            "households_before": weight * before,
+            "households_after": weight * after,
+            "units_before": before.astype(int),
+            "units_after": after.astype(int),
+        }
+    )
+    out = frame.groupby("township_id", sort=True).sum().reset_index()
+    names = workspace.layer("townships")
+    if len(names) and "name" in names:
+        lookup = dict(zip(names["id"].astype("string"), names["name"].astype("string"), strict=True))
+        out.insert(1, "township_name", out["township_id"].map(lookup))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["rate_before"] = (out["households_before"] / out["households"]).round(4)
+        out["rate_after"] = (out["households_after"] / out["households"]).round(4)
+    return out
+
+
+def _uncoverable(units: gpd.GeoDataFrame, result: SitingResult) -> gpd.GeoDataFrame:
+    rows = units.iloc[result.uncoverable]
+    reasons = {
+        "no_candidate": "no candidate site within walking reach",
+        "only_excluded": "only excluded candidates within walking reach",
+    }
+    out = rows[
+        ["unit_layer", "unit_id", "unit_name", "households", "population", "township_id", "village_id"]
+    ].copy()
+    out["reason"] = pd.Series(result.uncoverable_reason).map(reasons).fillna("unreachable").to_numpy()
+    return gpd.GeoDataFrame(out, geometry=rows.geometry.representative_point().to_numpy(), crs=units.crs)

@@ -1,0 +1,153 @@
+"""Planning on a workspace: candidates, the reach matrix and the models, on a hand-built county."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import shapely
+
+from servicegrid.coverage.network import network_from_lines
+from servicegrid.coverage.planning import plan_candidates, plan_sites
+from servicegrid.errors import InputError
+from servicegrid.geo.workspace import Workspace
+from servicegrid.standards.loader import load_preset
+from tests.builders import box, frame
+from tests.coverage.test_analysis import lattice
+
+PRESET = load_preset("cn-default")
+
+# A station that meets the 八有 standard, and one that lacks two items (an upgrade candidate).
+EIGHT_HAVES = "有固定场所; 有统一标识; 有党旗(国旗); 有人员; 有制度上墙; 有设施; 有活动(台账); 有公示"
+GOOD = {
+    "tier": "compound_station",
+    "items": EIGHT_HAVES,
+    "floor_area_m2": 60,
+    "opening_hours": "Mo-Fr 09:00-17:00",
+}
+FAILING = {**GOOD, "items": "有固定场所; 有统一标识; 有党旗(国旗); 有人员; 有制度上墙; 有设施"}
+
+
+def county(with_candidates: bool = True) -> dict:
+    """Four compounds along the south edge of a 100 m lattice, each with a gate 10 m from the
+    path y = 0; a compliant station in C0, a failing one in C1, and three candidate rooms."""
+    xs = (0, 600, 1200, 1600)
+    compounds = frame(
+        [
+            {"id": f"C{i}", "households": hh, "population": 3 * hh}
+            for i, hh in enumerate([500, 300, 200, 400])
+        ],
+        [box(x + 10, 10, x + 90, 90) for x in xs],
+    )
+    layers = {
+        "roads": lattice(size=2000),
+        "compounds": compounds,
+        "gates": frame(
+            [{"id": f"G{i}", "compound_id": f"C{i}"} for i in range(4)],
+            [shapely.Point(x + 50, 10) for x in xs],
+        ),
+        "facilities": frame(
+            [{"id": "F1", **GOOD}, {"id": "F2", **FAILING}], [shapely.Point(50, 50), shapely.Point(650, 50)]
+        ),
+    }
+    if with_candidates:
+        layers["candidates"] = frame(
+            [
+                {"id": "P1", "cost": 100_000},  # inside C2
+                {"id": "P2", "cost": 60_000},  # inside C3
+                {"id": "P3", "cost": 150_000},  # on the path between them: 210 m from both gates
+            ],
+            [shapely.Point(1250, 50), shapely.Point(1650, 50), shapely.Point(1450, 0)],
+        )
+    return layers
+
+
+def plan(layers, **options):
+    ws = Workspace(None, layers)
+    net = network_from_lines(layers["roads"], crs=ws.metric_crs)
+    return plan_sites(ws, PRESET, tier="compound_station", network=net, **options)
+
+
+def test_candidates_are_fixed_upgrades_and_new_sites():
+    layers = county()
+    ws = Workspace(None, layers)
+    sites, _ = plan_candidates(ws, PRESET, tier="compound_station", crs=ws.metric_crs)
+    by_id = sites.set_index("site_id")
+    assert by_id.loc["F:F1", "kind"] == "existing"
+    assert by_id.loc["F:F1", "decision"] == "required"
+    assert by_id.loc["F:F2", "kind"] == "upgrade"
+    # Two missing items at the preset's default cost per item.
+    assert by_id.loc["F:F2", "cost"] == pytest.approx(2 * PRESET.upgrade_costs.per_missing_item.value)
+    assert by_id.loc["C:P3", "kind"] == "new"
+    assert list(sites["site_id"]) == ["F:F1", "F:F2", "C:P1", "C:P2", "C:P3"]
+
+
+def test_set_cover_matches_brute_force_on_the_small_county():
+    layers = county()
+    result = plan(layers, model="set-cover")
+    sites = result.candidates
+    cost = sites["cost"].to_numpy()
+    # Reach by hand: F1 → C0 (inside), F2 → C1 (inside), P1 → C2, P2 → C3, P3 → C2 and C3.
+    reach = {0: {0}, 1: {1}, 2: {2}, 3: {3}, 4: {2, 3}}
+    need = {1, 2, 3}
+    best = min(
+        sum(cost[j] for j in combo)
+        for k in range(1, 5)
+        for combo in itertools.combinations([1, 2, 3, 4], k)
+        if need <= set().union(*(reach[j] for j in combo))
+    )
+    assert best == 10_000 + 150_000  # upgrade F2, open P3
+    row = result.summary.iloc[0]
+    assert row["status"] == "optimal"
+    assert row["cost"] == pytest.approx(best)
+    assert row["rate_after"] == 1.0
+    assert sorted(result.proposed_sites["site_id"]) == ["C:P3", "F:F2"]
+
+
+def test_upgrade_or_build_reports_households_newly_covered_in_build_order():
+    result = plan(county(), model="upgrade-or-build", target=1.0)
+    proposed = result.proposed_sites
+    assert proposed["build_order"].tolist() == list(range(1, len(proposed) + 1))
+    assert set(proposed["kind"]) <= {"new", "upgrade"}
+    assert "F:F2" in set(proposed["site_id"])  # the cheap upgrade of the failing station
+    # Every household not covered by F1 is covered once, by the first site that reaches it.
+    assert proposed["households_new"].sum() == pytest.approx(300 + 200 + 400)
+    assert proposed["population_new"].sum() == pytest.approx(3 * (300 + 200 + 400))
+    summary = result.summary.iloc[0]
+    assert summary["households_before"] == 500  # only F1 meets the standard
+    assert summary["households_after"] == 1400
+    assert summary["gap"] == 0
+
+
+def test_max_cover_with_p_and_budget():
+    one = plan(county(), model="max-cover", p=1).summary.iloc[0]
+    assert one["households_after"] == 500 + 600  # P3 reaches C2 and C3 (600 households)
+    tight = plan(county(), model="max-cover", budget=10_000).summary.iloc[0]
+    assert tight["households_after"] == 500 + 300  # only the upgrade of F2 fits the budget
+
+
+def test_generated_candidates_when_none_are_listed():
+    layers = county(with_candidates=False)
+    ws = Workspace(None, layers)
+    net = network_from_lines(layers["roads"], crs=ws.metric_crs)
+    sites, notes = plan_candidates(ws, PRESET, tier="compound_station", crs=ws.metric_crs, network=net)
+    generated = sites[sites["source"] == "generated"]
+    assert len(generated) > 0
+    assert (generated["cost"] == PRESET.tiers["compound_station"].new_build_cost.value).all()
+    assert any("generated" in n for n in notes)
+    xy = np.column_stack([generated.geometry.x, generated.geometry.y])
+    cells = np.floor(xy / (0.4 * 300)).astype(int)
+    assert len(np.unique(cells, axis=0)) == len(generated)  # thinned: one per cell
+
+
+def test_bad_candidates_and_options_are_refused():
+    layers = county()
+    layers["candidates"] = layers["candidates"].assign(cost=[100_000, -5, 1])
+    with pytest.raises(InputError, match=r"layer 'candidates', row 2, field 'cost': negative cost -5"):
+        plan(layers, model="set-cover")
+    with pytest.raises(InputError, match="p-median needs --p"):
+        plan(county(), model="p-median")
+    with pytest.raises(InputError, match="tier 'town_center' has no walking radius"):
+        ws = Workspace(None, county())
+        plan_sites(ws, PRESET, tier="town_center")
