@@ -30,7 +30,9 @@ def lattice(n_x: int, n_y: int, size: float, *, prefix: str, shrink: float = 0.0
     x0, y0 = ix.ravel() * size, iy.ravel() * size
     boxes = shapely.box(x0 + shrink, y0 + shrink, x0 + size - shrink, y0 + size - shrink)
     ids = [f"{prefix}{i}" for i in range(len(boxes))]
-    return gpd.GeoDataFrame({"id": ids}, geometry=gpd.GeoSeries(boxes).translate(400_000, 4_170_000).array, crs=CRS)
+    return gpd.GeoDataFrame(
+        {"id": ids}, geometry=gpd.GeoSeries(boxes).translate(400_000, 4_170_000).array, crs=CRS
+    )
 
 
 def build() -> dict[str, gpd.GeoDataFrame]:
@@ -78,9 +80,11 @@ def main() -> None:
         report = validate_workspace(filled)
         t_validate = time.perf_counter() - t
     print(f"workspace: {polygons:,} polygons, {len(layers['facilities']):,} facilities")
-    print(f"write {t_write:.2f} s | read {t_read:.2f} s | fill parent ids {t_fill:.2f} s | "
-          f"validate {t_validate:.2f} s ({len(report.findings)} findings) | "
-          f"read + fill + validate {t_read + t_fill + t_validate:.2f} s")
+    print(
+        f"write {t_write:.2f} s | read {t_read:.2f} s | fill parent ids {t_fill:.2f} s | "
+        f"validate {t_validate:.2f} s ({len(report.findings)} findings) | "
+        f"read + fill + validate {t_read + t_fill + t_validate:.2f} s"
+    )
 
 
 if __name__ == "__main__":
