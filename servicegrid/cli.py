@@ -213,6 +213,12 @@ def validate(
     fix: Annotated[
         bool, typer.Option("--fix", help="Write repaired geometries and filled parent ids back, atomically.")
     ] = False,
+    network: Annotated[
+        Path | None,
+        typer.Option(
+            help="Walking network to check point layers against for a GCJ-02 offset (default: roads)."
+        ),
+    ] = None,
 ) -> None:
     """Check a workspace and list every problem (校验): layers, columns, types, geometry, ids,
     references, nesting, overlaps, gaps, impossible values, swapped or GCJ-02 coordinates.
@@ -227,8 +233,9 @@ def validate(
     ws = read_workspace(workspace)
     filled, notes = fill_parent_ids(ws)
     preset = _preset_for(ws)
+    paths = _network_for(ws, network).to_frames()[1].geometry if network is not None else None
     report = validate_workspace(
-        filled, tier_resolver=lambda tiers: resolve_tiers(tiers, preset, strict=False)
+        filled, tier_resolver=lambda tiers: resolve_tiers(tiers, preset, strict=False), paths=paths
     )
     if output_format == "json":
         console.print_json(report.to_json())
@@ -541,6 +548,12 @@ def plan(
     preset: Annotated[
         str | None, typer.Option(help="Preset name or YAML file (default: the workspace's).")
     ] = None,
+    require: Annotated[
+        list[str] | None, typer.Option(help="Facility or candidate id that must be in the plan (repeatable).")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option(help="Facility or candidate id the plan may not use (repeatable).")
+    ] = None,
     lang: Annotated[Lang, typer.Option(help="zh (default) or en labels.")] = "zh",
 ) -> None:
     """Propose where to build new stations or upgrade failing ones (选址), solved exactly where it can
@@ -552,7 +565,17 @@ def plan(
     chosen = _preset_for(ws, preset)
     net = _network_for(ws, network)
     result = _run_plan(
-        ws, chosen, net, tier=tier, model=model, p=p, budget=budget, target=target, time_limit=time_limit
+        ws,
+        chosen,
+        net,
+        tier=tier,
+        model=model,
+        p=p,
+        budget=budget,
+        target=target,
+        time_limit=time_limit,
+        require=require or (),
+        exclude=exclude or (),
     )
     write_layers(out, result.layers(), description=f"servicegrid plan for {tier} in {workspace.name}")
     _print_plan(result, chosen, lang)

@@ -155,3 +155,31 @@ def test_standards_check_names_the_field_of_a_bad_preset(tmp_path):
     result = invoke("standards", "check", bad)
     assert result.exit_code == 1
     assert "tiers.village_center.area_min_m2.compliant" in result.output
+
+
+def test_plan_command_writes_proposed_sites(tmp_path):
+    from tests.coverage.test_planning import county
+
+    path = tmp_path / "county.gpkg"
+    write_layers(path, county())
+    result = invoke("plan", path, "--out", tmp_path / "plan.gpkg", "--model", "set-cover", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert "optimal" in result.output
+    import pyogrio
+
+    sites = pyogrio.read_dataframe(tmp_path / "plan.gpkg", layer="proposed_sites")
+    assert sorted(sites["site_id"]) == ["C:P3", "F:F2"]
+
+
+def test_coverage_with_a_corrupt_network_file_is_a_message(tmp_path):
+    from tests.coverage.test_planning import county
+
+    path = tmp_path / "county.gpkg"
+    write_layers(path, county())
+    broken = tmp_path / "streets.osm"
+    broken.write_text("<osm version='0.6'><node id='1' lat='37.7'", encoding="utf-8")
+    result = invoke("coverage", path, "--network", broken, "--out", tmp_path / "cov.gpkg")
+    assert result.exit_code == 1
+    assert "streets.osm" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "cov.gpkg").exists()

@@ -50,6 +50,7 @@ Progress = Callable[[str], None]
 DEFAULT_DETOUR_FACTOR = 1.3  # walking routes are about a third longer than the straight line
 DOORSTEP_M = 100.0  # "the last hundred metres" taken literally
 SERVICE_AREA_MARGIN_M = 25.0  # a service area reaches a building depth beyond the path
+_NO_FACILITY = "no facility of this tier"
 _EPS_M = 1e-6  # a unit exactly at the radius is covered, whatever the float rounding
 GAP_NAMES = {"compound_station": "last_hundred_meters", "village_center": "last_kilometer"}
 UNIT_COLUMNS = [
@@ -289,7 +290,9 @@ def measure_coverage(
         provider = np.isin(facilities["tier"].to_numpy(), spec.providers)
         if not provider.any():
             notes.append(f"{spec.tier}: no existing facility of this tier or a stand-in; every unit is a gap")
-        if network is None:
+            n = int(served.sum())
+            nearest = _Nearest(np.full(n, -1), np.full(n, np.inf), np.full(n, _NO_FACILITY, dtype=object))
+        elif network is None:
             nearest = _euclidean(units[served], facilities[provider], detour_factor=detour_factor)
         else:
             nearest, node_source, node_distance = _on_network(
@@ -436,9 +439,7 @@ def _on_network(
 def _euclidean(units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *, detour_factor: float) -> _Nearest:
     n = len(units)
     if len(facilities) == 0:
-        return _Nearest(
-            np.full(n, -1), np.full(n, np.inf), np.full(n, "no facility of this tier", dtype=object)
-        )
+        return _Nearest(np.full(n, -1), np.full(n, np.inf), np.full(n, _NO_FACILITY, dtype=object))
     unit_idx, fac_idx = facilities.sindex.nearest(units.geometry, return_all=False)
     facility = np.full(n, -1, dtype=np.int64)
     facility[unit_idx] = fac_idx
@@ -491,7 +492,7 @@ def _unit_rows(
     beyond = found & np.isfinite(walk) & ~covered
     reason[beyond] = [f"{w:,.0f} m on foot, beyond the {spec.radius_m:,.0f} m radius" for w in walk[beyond]]
     no_facility = ~found & pd.isna(reason)
-    reason[no_facility] = "no facility of this tier"
+    reason[no_facility] = _NO_FACILITY
     out = units[UNIT_COLUMNS].copy()
     return gpd.GeoDataFrame(
         out.assign(

@@ -12,7 +12,7 @@ township.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 PlanModel = Literal["set-cover", "max-cover", "p-median", "upgrade-or-build"]
 Progress = Callable[[str], None]
 
+OUTSIDE_AREA_M = 10.0  # the validation tolerance for points outside the planning area
 GENERATED_SPACING_SHARE = 0.4  # generated network sites: one per cell of 0.4 × radius
 EUCLIDEAN_DETOUR = 1.3
 
@@ -96,11 +97,11 @@ def plan_candidates(
     spec = _tier_spec(preset, tier, dict(workspace.settings.radii_m))
     tier_def = preset.tiers[tier]
     notes: list[str] = []
-    frames = [_facility_sites(workspace, preset, spec, crs, notes)]
+    facilities = _facility_sites(workspace, preset, spec, crs, notes)
     listed = _listed_candidates(workspace, preset, tier, crs, notes)
-    frames.append(listed)
+    frames = [facilities, listed]
     if len(listed) == 0:
-        frames.append(_generated_sites(workspace, spec, crs, network, notes))
+        frames.append(_generated_sites(workspace, spec, facilities, crs, network, notes))
     sites = (
         pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
     )
@@ -210,39 +211,49 @@ def _listed_candidates(
 
 
 def _generated_sites(
-    workspace: Workspace, spec: TierCoverage, crs: CRS, network: StreetNetwork | None, notes: list[str]
+    workspace: Workspace,
+    spec: TierCoverage,
+    facilities: gpd.GeoDataFrame,
+    crs: CRS,
+    network: StreetNetwork | None,
+    notes: list[str],
 ) -> gpd.GeoDataFrame:
-    """Where the user lists no candidates: gates of the compounds and network nodes among the
-    units the tier serves, thinned to one per cell of 0.4 × the radius."""
+    """Where the user lists no candidates: the gates of the compounds and the path nodes near the
+    units that no facility meeting the standard reaches, thinned to one per cell of 0.4 × radius."""
+    units = _served_units(workspace, spec, crs)
+    fixed = facilities[facilities["kind"] == "existing"]
+    uncovered = np.ones(len(units), dtype=bool)
+    if len(fixed) and len(units):
+        reach = _reach_matrix(
+            units,
+            fixed,
+            limit=spec.radius_m,
+            network=network,
+            gates=workspace.layer("gates").to_crs(crs),
+            snap_limit=workspace.settings.snap_limit_m,
+        )
+        uncovered = np.diff(reach.indptr) == 0
+    units = units[uncovered]
     points = []
     gates = workspace.layer("gates")
-    if len(gates):
-        points.append(gates.to_crs(crs).geometry.to_numpy())
-    if network is not None:
-        units = demand_units(
-            {
-                k: workspace.layer(k)
-                for k in ("compounds", "settlements", "villages", "grids")
-                if k in workspace
-            },
-            crs=crs,
-        )
-        served = units[spec.serves_unit(units)]
-        near = network.kdtree.query_ball_point(
-            np.column_stack([shapely.get_x(c := served.geometry.centroid.to_numpy()), shapely.get_y(c)]),
-            r=spec.radius_m,
-        )
-        nodes = np.unique(np.concatenate([np.asarray(n, dtype=np.int64) for n in near])) if len(near) else []
+    if len(gates) and "compound_id" in gates:
+        mine = gates["compound_id"].astype("string").isin(set(units["unit_id"])).to_numpy()
+        points.append(gates.to_crs(crs).geometry.to_numpy()[mine])
+    if network is not None and len(units):
+        centre = units.geometry.representative_point()
+        near = network.kdtree.query_ball_point(np.column_stack([centre.x, centre.y]), r=spec.radius_m)
+        nodes = np.unique(np.concatenate([np.asarray(n, dtype=np.int64) for n in near]))
         points.append(shapely.points(network.node_xy[nodes]))
-    if not points:
+    pts = np.concatenate(points) if points else np.array([], dtype=object)
+    if len(pts) == 0:
         return _empty_sites(crs)
-    pts = np.concatenate(points)
     cell = GENERATED_SPACING_SHARE * spec.radius_m
     keys = np.floor(np.column_stack([shapely.get_x(pts), shapely.get_y(pts)]) / cell).astype(np.int64)
     _, first = np.unique(keys, axis=0, return_index=True)
     pts = pts[np.sort(first)]
     notes.append(
-        f"no candidates listed for {spec.tier}: generated {len(pts):,} sites at gates and path nodes"
+        f"no candidates listed for {spec.tier}: generated {len(pts):,} sites at gates and path nodes near the "
+        f"{len(units):,} units no standard facility reaches"
     )
     return gpd.GeoDataFrame(
         {
@@ -257,6 +268,17 @@ def _generated_sites(
         geometry=pts,
         crs=crs,
     )
+
+
+def _served_units(workspace: Workspace, spec: TierCoverage, crs: CRS) -> gpd.GeoDataFrame:
+    """The demand units ``spec`` serves, in ``crs``."""
+    names = ("compounds", "settlements", "villages", "grids")
+    layers = {k: workspace.layer(k) for k in names if k in workspace}
+    if not layers:
+        msg = "the workspace has no demand units (compounds, settlements, villages or grids)"
+        raise InputError(msg)
+    units = demand_units(layers, crs=crs)
+    return units[spec.serves_unit(units)].reset_index(drop=True)
 
 
 def _empty_sites(crs: CRS) -> gpd.GeoDataFrame:
@@ -319,6 +341,50 @@ def _reach_matrix(
     )
 
 
+def _apply_decisions(
+    sites: gpd.GeoDataFrame, *, require: Sequence[str], exclude: Sequence[str]
+) -> gpd.GeoDataFrame:
+    """``sites`` with the user's required and excluded ids marked; unknown ids are refused."""
+    if not require and not exclude:
+        return sites
+    both = set(map(str, require)) & set(map(str, exclude))
+    if both:
+        msg = f"site(s) {', '.join(sorted(both))} are both required and excluded"
+        raise InputError(msg)
+    plain = sites["site_id"].str.split(":", n=1).str[1]
+    decision = sites["decision"].astype(object).to_numpy(copy=True)
+    for ids, value in ((require, "required"), (exclude, "excluded")):
+        wanted = pd.Series(list(ids), dtype="string")
+        known = wanted.isin(sites["site_id"]) | wanted.isin(plain)
+        if not known.all():
+            msg = (
+                f"no candidate site or facility of this tier has id {', '.join(wanted[~known])}; "
+                f"ids are facility or candidate ids such as {', '.join(plain.head(3))}"
+            )
+            raise InputError(msg)
+        decision[(sites["site_id"].isin(wanted) | plain.isin(wanted)).to_numpy()] = value
+    return sites.assign(decision=decision)
+
+
+def _check_inside_area(sites: gpd.GeoDataFrame, workspace: Workspace, crs: CRS) -> None:
+    """Refuse listed candidates outside the planning area: their coordinates are wrong."""
+    area_layer = next((n for n in ("townships", "villages") if n in workspace), None)
+    listed = (sites["source"] == "candidates").to_numpy()
+    if area_layer is None or not listed.any():
+        return
+    area = shapely.union_all(workspace.layer(area_layer).to_crs(crs).geometry.to_numpy())
+    outside = listed & ~shapely.dwithin(sites.geometry.to_numpy(), area, OUTSIDE_AREA_M)
+    if outside.any():
+        ids = sites.loc[outside, "site_id"].str.slice(2).to_numpy()
+        far = shapely.distance(sites.geometry.to_numpy()[outside], area)
+        shown = ", ".join(f"{i} ({d:,.0f} m)" for i, d in zip(ids[:5], far[:5], strict=True))
+        msg = (
+            f"{int(outside.sum())} candidate(s) lie outside the planning area ({area_layer}): {shown}; "
+            "check their coordinates (and --coords on import)"
+        )
+        raise InputError(msg, layer="candidates")
+
+
 def _within(dist: sparse.csr_array, radius: float) -> sparse.csr_array:
     """0/1 matrix of the stored pairs within ``radius`` (a stored zero distance is within)."""
     coo = dist.tocoo()
@@ -338,6 +404,8 @@ def plan_sites(
     budget: float | None = None,
     target: float = 0.98,
     time_limit: float = 60.0,
+    require: Sequence[str] = (),
+    exclude: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> PlanResult:
     """Where to build or upgrade stations of ``tier``, solved exactly where it can be proven.
@@ -357,6 +425,9 @@ def plan_sites(
         The walking network; ``None`` uses straight lines × 1.3 (and says so in the notes).
     time_limit
         Seconds for the solver; on time-out the best plan found is returned with its gap.
+    require, exclude
+        Sites that must be open or may not be used, by facility or candidate id (or site id such
+        as ``C:P12``), on top of the ``decision`` column of the candidates layer.
 
     Returns
     -------
@@ -374,12 +445,10 @@ def plan_sites(
     notes.extend(site_notes)
     if network is None:
         notes.append(f"no walking network: reach is the straight line × {EUCLIDEAN_DETOUR:g}")
+    sites = _apply_decisions(sites, require=require, exclude=exclude)
+    _check_inside_area(sites, workspace, crs)
     say("demand units")
-    layers = {
-        k: workspace.layer(k) for k in ("compounds", "settlements", "villages", "grids") if k in workspace
-    }
-    all_units = demand_units(layers, crs=crs)
-    units = all_units[spec.serves_unit(all_units)].reset_index(drop=True)
+    units = _served_units(workspace, spec, crs)
     if len(units) == 0:
         msg = f"the workspace has no units that {tier} serves ({', '.join(spec.serves)})"
         raise InputError(msg)

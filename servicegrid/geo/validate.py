@@ -119,7 +119,10 @@ TierResolver = Callable[[pd.Series], pd.Series]
 
 
 def validate_workspace(
-    workspace: Workspace, *, tier_resolver: TierResolver | None = None
+    workspace: Workspace,
+    *,
+    tier_resolver: TierResolver | None = None,
+    paths: gpd.GeoSeries | None = None,
 ) -> ValidationReport:
     """Run every check on ``workspace`` and collect all findings.
 
@@ -130,6 +133,9 @@ def validate_workspace(
     tier_resolver
         Maps tier labels to the standards preset's tier ids, missing where unknown; facilities
         with a tier it does not know are reported. ``None`` skips the check.
+    paths
+        Walking paths (any CRS) to test point layers against for a GCJ-02 offset, e.g. the edges
+        of the walking network; default: the workspace's ``roads`` layer.
 
     Returns
     -------
@@ -154,7 +160,8 @@ def validate_workspace(
         found.append(_check_uncovered(metric, parent="villages", child="grids"))
         found.append(_check_uncovered(metric, parent="townships", child="villages"))
         found.append(_check_outside_area(metric))
-        found.append(_check_gcj_offset(placed, crs=crs))
+        roads = paths if paths is not None else placed.get("roads", gpd.GeoSeries([], crs=4326)).geometry
+        found.append(_check_gcj_offset(placed, roads, crs=crs))
         found.append(_check_codes(layers))
         if tier_resolver is not None and "facilities" in layers:
             found.append(_check_tiers(layers["facilities"], tier_resolver))
@@ -613,14 +620,15 @@ def _check_outside_area(metric: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
     )
 
 
-def _check_gcj_offset(layers: dict[str, gpd.GeoDataFrame], *, crs: object) -> pd.DataFrame:
-    """Point layers that sit a systematic GCJ-02 offset away from the roads layer."""
-    roads = layers.get("roads")
-    if roads is None or len(roads) == 0:
+def _check_gcj_offset(
+    layers: dict[str, gpd.GeoDataFrame], roads: gpd.GeoSeries, *, crs: object
+) -> pd.DataFrame:
+    """Point layers that sit a systematic GCJ-02 offset away from the roads or paths."""
+    if len(roads) == 0:
         return _no_findings()
     from .chinacoords import gcj02_to_wgs84
 
-    road_geom = roads.to_crs(crs).geometry.array
+    road_geom = roads.to_crs(crs).array
     tree = shapely.STRtree(road_geom)
     out = []
     for name in ("facilities", "gates", "candidates"):

@@ -212,3 +212,18 @@ def test_summary_counts_households_and_rates_per_township_and_village():
     assert by_village.loc["V1", "household_rate"] == pytest.approx(0.75)
     assert by_village.loc["V2", "household_rate"] == 0.0
     assert stations[stations["level"] == "township"].iloc[0]["households_uncovered"] == 700
+
+
+def test_a_tier_without_facilities_gives_rows_that_say_why():
+    layers = {
+        "roads": lattice(),
+        "compounds": frame([{"id": "C1", "households": 500}], [box(410, 410, 790, 790)]),
+        "facilities": frame([{"id": "F1", "tier": "activity_room"}], [shapely.Point(600, 600)]),
+    }
+    result = run(layers)  # an activity room does not stand in for a compound station
+    got = row(result, "C1", "compound_station")
+    assert got["reason"] == "no facility of this tier"
+    assert not bool(got["covered"])
+    assert pd.isna(got["walk_m"])  # never an infinite distance in the output
+    assert np.isfinite(result.units["walk_m"].dropna()).all()
+    assert any(n.startswith("compound_station: no existing facility") for n in result.notes)

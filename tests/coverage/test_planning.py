@@ -151,3 +151,51 @@ def test_bad_candidates_and_options_are_refused():
     with pytest.raises(InputError, match="tier 'town_center' has no walking radius"):
         ws = Workspace(None, county())
         plan_sites(ws, PRESET, tier="town_center")
+
+
+def test_generated_sites_gather_around_units_no_standard_station_reaches():
+    layers = county(with_candidates=False)
+    ws = Workspace(None, layers)
+    net = network_from_lines(layers["roads"], crs=ws.metric_crs)
+    sites, notes = plan_candidates(ws, PRESET, tier="compound_station", crs=ws.metric_crs, network=net)
+    generated = sites[sites["source"] == "generated"]
+    # C0 is served by the compliant F1 (inside it): nothing is generated within reach of C0 only.
+    near_c0 = (
+        generated.geometry.distance(shapely.Point(ws.metric("compounds").geometry.iloc[0].centroid)) < 250
+    )
+    assert not near_c0.any()
+    assert any("near the 3 units no standard facility reaches" in n for n in notes)
+
+
+def test_user_decisions_require_and_exclude_sites():
+    result = plan(county(), model="set-cover", require=["P1"], exclude=["P3"])
+    chosen = set(result.proposed_sites["site_id"]) | set(
+        result.candidates["site_id"].iloc[result.siting.fixed]
+    )
+    assert {"C:P1", "C:P2"} <= chosen
+    assert "C:P3" not in chosen
+    with pytest.raises(InputError, match="no candidate site or facility of this tier has id P9"):
+        plan(county(), model="set-cover", require=["P9"])
+    with pytest.raises(InputError, match="both required and excluded"):
+        plan(county(), model="set-cover", require=["P1"], exclude=["P1"])
+
+
+def test_candidate_outside_the_planning_area_is_refused():
+    layers = county()
+    layers["villages"] = frame([{"id": "V1", "kind": "community"}], [box(0, 0, 2000, 2000)])
+    layers["candidates"] = frame(
+        [{"id": "P1", "cost": 1}, {"id": "P9", "cost": 1}], [shapely.Point(1250, 50), shapely.Point(5000, 50)]
+    )
+    with pytest.raises(
+        InputError, match=r"1 candidate\(s\) lie outside the planning area \(villages\): P9 \(3,000 m\)"
+    ):
+        plan(layers, model="set-cover")
+
+
+def test_zero_budget_and_too_large_p_are_clear_errors():
+    with pytest.raises(InputError, match="field 'budget': budget must be a positive amount, got 0"):
+        plan(county(), model="max-cover", budget=0)
+    with pytest.raises(
+        InputError, match=r"p=50 new sites but only 4 candidates can be chosen \(5 candidates, 1 required"
+    ):
+        plan(county(), model="max-cover", p=50)

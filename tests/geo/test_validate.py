@@ -229,3 +229,19 @@ def test_parent_names_in_registers_become_ids():
     ws, notes = fill_parent_ids(Workspace(None, layers))
     assert ws.layers["villages"]["township_id"].tolist() == ["T1", "T1", "T2", "T2"]
     assert "villages.township_id: 3 townships name(s) replaced by their ids" in notes
+
+
+def test_gcj02_offset_is_also_found_against_given_paths():
+    from servicegrid.geo.chinacoords import wgs84_to_gcj02
+
+    layers = clean_layers()
+    lines = [shapely.LineString([(x, -3000), (x, 5000)]) for x in range(-3000, 7600, 1500)]
+    lines += [shapely.LineString([(-3000, y), (7500, y)]) for y in range(-3000, 5100, 1500)]
+    paths = frame([{"id": i} for i in range(len(lines))], lines).geometry  # e.g. network edges
+    on_street = [shapely.Point(1500, 100 * i) for i in range(30)]
+    honest = frame([{"id": f"F{i}", "tier": "compound_station"} for i in range(30)], on_street)
+    lon, lat = wgs84_to_gcj02(honest.geometry.x.to_numpy(), honest.geometry.y.to_numpy())
+    shifted = honest.set_geometry(gpd.GeoSeries(shapely.points(lon, lat), crs=4326))
+    report = validate_workspace(Workspace(None, {**layers, "facilities": shifted}), paths=paths)
+    assert checks(report, "looks_like_gcj02")["layer"].tolist() == ["facilities"]
+    assert checks(validate_workspace(Workspace(None, {**layers, "facilities": shifted})), "looks_like_gcj02").empty
