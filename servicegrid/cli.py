@@ -220,10 +220,11 @@ def validate(
         ),
     ] = None,
 ) -> None:
-    """Check a workspace and list every problem (校验): layers, columns, types, geometry, ids,
-    references, nesting, overlaps, gaps, impossible values, swapped or GCJ-02 coordinates.
+    """Check a workspace and list every problem at once (校验).
 
-    Exits 0 when there are no errors (warnings allowed), 1 otherwise.
+    Layers, columns, types, geometry, ids, references, nesting, overlaps, uncovered parts, impossible
+    values, swapped or GCJ-02 coordinates. Exits 0 when there are no errors (warnings allowed), 1
+    otherwise.
     """
     from .geo.hierarchy import fill_parent_ids
     from .geo.validate import validate_workspace
@@ -343,9 +344,11 @@ def audit(
     ] = None,
     lang: Annotated[Lang, typer.Option(help="zh (default) or en headers, labels and reasons.")] = "zh",
 ) -> None:
-    """Audit every facility against its tier's standard (评估): grade 示范型 / 达标型 / 不达标, score,
-    missing items, area shortfall, windows, zones, rooms and hours; the 1+1+2+N position check and
-    grid checks; one workbook per township and a county summary."""
+    """Audit every facility against its tier's standard (评估): 示范型 / 达标型 / 不达标.
+
+    Score and stars, missing items, area shortfall, windows, zones, rooms and hours; the 1+1+2+N
+    position check and the grid checks; one workbook per township and a county summary.
+    """
     from .geo.hierarchy import fill_parent_ids
     from .geo.workspace import read_workspace
     from .standards.export import run_audit
@@ -412,8 +415,11 @@ def coverage(
         float, typer.Option(help="Straight line × this factor when there is no network at all.")
     ] = 1.3,
 ) -> None:
-    """Measure walking coverage (覆盖) of compounds, settlements, villages and grids by each tier,
-    and list the gaps: the last hundred metres (最后一百米) and the last kilometre (最后一公里)."""
+    """Measure walking coverage (覆盖) and list the gaps: 最后一百米 and 最后一公里.
+
+    For every compound, settlement, village and grid: the facility of each tier that should serve
+    it, its distance on foot along the network, and whether it is within the tier's radius.
+    """
     from .coverage.analysis import coverage_tiers, measure_coverage
     from .geo.hierarchy import fill_parent_ids
     from .geo.workspace import read_workspace, write_layers
@@ -470,8 +476,11 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same county.")] = 0,
     lang: Annotated[Lang, typer.Option(help="zh (default) or en labels.")] = "zh",
 ) -> None:
-    """Generate the synthetic demo county (示范县, clearly labelled synthetic data) and run every stage
-    on it: validate, audit, walking coverage and a plan for compound stations. Works offline."""
+    """Generate the synthetic demo county (示范县) and run every stage on it, offline.
+
+    The county is clearly labelled synthetic. Stages: validate, audit, walking coverage and a plan
+    for compound stations.
+    """
     from .coverage.analysis import coverage_tiers, measure_coverage
     from .coverage.network import load_network
     from .geo.demo import write_demo_county
@@ -556,8 +565,11 @@ def plan(
     ] = None,
     lang: Annotated[Lang, typer.Option(help="zh (default) or en labels.")] = "zh",
 ) -> None:
-    """Propose where to build new stations or upgrade failing ones (选址), solved exactly where it can
-    be proven, with the households each site newly covers and the gap to the optimum."""
+    """Propose where to build or upgrade stations (选址), with a proof of how good the plan is.
+
+    Solved exactly where it can be proven; lists the households each site newly covers, coverage
+    before and after per township, and the gap to the optimum.
+    """
     from .geo.hierarchy import fill_parent_ids
     from .geo.workspace import read_workspace, write_layers
 
@@ -632,5 +644,5 @@ def _print_plan(result: PlanResult, preset: Preset, lang: Lang) -> None:
     if row["households_uncoverable"]:
         console.print(
             f"[yellow]{row['households_uncoverable']:,.0f} households have no candidate site within reach "
-            "(layer plan_uncoverable)[/]"
+            "(layer plan_uncoverable); coverage targets count only the reachable ones[/]"
         )
