@@ -20,3 +20,11 @@ def test_data_model_documents_every_column_and_alias(layer):
         assert row is not None, f"{layer}.{column.name} is not documented"
         for alias in column.aliases:
             assert alias in row, f"{layer}.{column.name}: header alias {alias!r} is not documented"
+
+
+def test_readme_opens_with_the_two_newcomer_commands():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```", 2)[1].splitlines()[1:]
+    install_demo, install_test = [line for line in block if line.strip()]
+    assert install_demo.startswith("python3 -m venv .venv") and install_demo.endswith("servicegrid demo")
+    assert '".[test]"' in install_test and install_test.endswith("pytest -q")

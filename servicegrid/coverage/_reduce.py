@@ -11,6 +11,7 @@ products are skipped when their estimated size would outgrow the saving.
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -129,18 +130,33 @@ def dominated_columns(a: sparse.csr_array, rank: NDArray[np.int64]) -> NDArray[n
         True for dominated columns; all False when the product would be too large.
     """
     m = a.shape[1]
-    cost = int(np.sum(np.diff(a.indptr).astype(np.int64) ** 2))
-    if cost > PRODUCT_LIMIT or m == 0:
-        logger.debug("column dominance skipped (%d multiply-adds)", cost)
+    pairs = _overlaps(a, "column")
+    if pairs is None:
         return np.zeros(m, dtype=bool)
-    b = sparse.csr_array((np.ones(a.nnz, dtype=np.int32), a.indices, a.indptr), shape=a.shape)
-    overlap = (b.T @ b).tocoo()
-    size = np.asarray(b.sum(axis=0)).ravel()
+    overlap, size = pairs
     j, k = overlap.row, overlap.col
     contained = (overlap.data == size[j]) & (j != k) & (rank[k] < rank[j]) & (size[j] > 0)
     out = np.zeros(m, dtype=bool)
     out[j[contained]] = True
     return out
+
+
+def _overlaps(
+    a: sparse.csr_array | sparse.csc_array, kind: Literal["row", "column"]
+) -> tuple[sparse.coo_array, NDArray[np.int64]] | None:
+    """Pairwise overlap counts of the rows (``a`` column-wise) or columns (``a`` row-wise) and
+    their sizes; None when the product would cost more than ``PRODUCT_LIMIT`` multiply-adds."""
+    count = a.shape[0] if kind == "row" else a.shape[1]
+    cost = int(np.sum(np.diff(a.indptr).astype(np.int64) ** 2))
+    if cost > PRODUCT_LIMIT or count == 0:
+        logger.debug("%s dominance skipped (%d multiply-adds)", kind, cost)
+        return None
+    ones = np.ones(a.nnz, dtype=np.int32)
+    if kind == "row":
+        b = sparse.csc_array((ones, a.indices, a.indptr), shape=a.shape)
+        return (b @ b.T).tocoo(), np.asarray(b.sum(axis=1)).ravel()
+    b = sparse.csr_array((ones, a.indices, a.indptr), shape=a.shape)
+    return (b.T @ b).tocoo(), np.asarray(b.sum(axis=0)).ravel()
 
 
 def dominated_rows(a: sparse.csc_array) -> NDArray[np.bool_]:
@@ -160,13 +176,10 @@ def dominated_rows(a: sparse.csc_array) -> NDArray[np.bool_]:
         True for redundant rows; all False when the product would be too large.
     """
     n = a.shape[0]
-    cost = int(np.sum(np.diff(a.indptr).astype(np.int64) ** 2))
-    if cost > PRODUCT_LIMIT or n == 0:
-        logger.debug("row dominance skipped (%d multiply-adds)", cost)
+    pairs = _overlaps(a, "row")
+    if pairs is None:
         return np.zeros(n, dtype=bool)
-    b = sparse.csc_array((np.ones(a.nnz, dtype=np.int32), a.indices, a.indptr), shape=a.shape)
-    overlap = (b @ b.T).tocoo()
-    size = np.asarray(b.sum(axis=1)).ravel()
+    overlap, size = pairs
     i, r = overlap.row, overlap.col
     # i ⊆ r, strictly ordered by (size, index) so that identical rows keep the first one
     smaller = (size[i] < size[r]) | ((size[i] == size[r]) & (i < r))

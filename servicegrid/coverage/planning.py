@@ -257,7 +257,7 @@ def _generated_sites(
     )
     return gpd.GeoDataFrame(
         {
-            "site_id": [f"G:{i + 1}" for i in range(len(pts))],
+            "site_id": "G:" + pd.RangeIndex(1, len(pts) + 1).astype(str),
             "kind": "new",
             "source": "generated",
             "facility_id": pd.array([pd.NA] * len(pts), dtype="string"),

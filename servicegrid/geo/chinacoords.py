@@ -276,28 +276,28 @@ def to_wgs84(lon: ArrayLike, lat: ArrayLike, system: CoordSystem) -> tuple[Float
     tuple of numpy.ndarray
         Longitudes and latitudes in WGS-84.
     """
-    check_coord_system(system)
-    if system == "gcj02":
-        return gcj02_to_wgs84(lon, lat)
-    if system == "bd09":
-        return bd09_to_wgs84(lon, lat)
-    lon_a, lat_a = _as_arrays(lon, lat)
-    if system == "cgcs2000":
-        out_lon, out_lat = _cgcs2000_transformer(inverse=False).transform(lon_a, lat_a)
-        return np.asarray(out_lon, dtype=float), np.asarray(out_lat, dtype=float)
-    return lon_a, lat_a
+    return _convert(lon, lat, system, inverse=False)
 
 
 def from_wgs84(lon: ArrayLike, lat: ArrayLike, system: CoordSystem) -> tuple[FloatArray, FloatArray]:
     """Longitude and latitude in ``system`` of WGS-84 positions (the inverse of :func:`to_wgs84`)."""
+    return _convert(lon, lat, system, inverse=True)
+
+
+def _convert(
+    lon: ArrayLike, lat: ArrayLike, system: CoordSystem, *, inverse: bool
+) -> tuple[FloatArray, FloatArray]:
+    """``system`` → WGS-84, or WGS-84 → ``system`` when ``inverse``."""
     check_coord_system(system)
-    if system == "gcj02":
-        return wgs84_to_gcj02(lon, lat)
-    if system == "bd09":
-        return wgs84_to_bd09(lon, lat)
+    obfuscated = {
+        "gcj02": (gcj02_to_wgs84, wgs84_to_gcj02),
+        "bd09": (bd09_to_wgs84, wgs84_to_bd09),
+    }
+    if system in obfuscated:
+        return obfuscated[system][int(inverse)](lon, lat)
     lon_a, lat_a = _as_arrays(lon, lat)
     if system == "cgcs2000":
-        out_lon, out_lat = _cgcs2000_transformer(inverse=True).transform(lon_a, lat_a)
+        out_lon, out_lat = _cgcs2000_transformer(inverse=inverse).transform(lon_a, lat_a)
         return np.asarray(out_lon, dtype=float), np.asarray(out_lat, dtype=float)
     return lon_a, lat_a
 
