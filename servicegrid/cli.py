@@ -17,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperGroup
@@ -43,7 +44,7 @@ class _UserErrors(TyperGroup):
         try:
             return super().invoke(ctx)
         except ServiceGridError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
 
@@ -137,10 +138,10 @@ def import_layer(
         wkt=wkt,
     )
     for note in result.notes:
-        console.print(f"[dim]{note}[/]")
+        console.print(note, style="dim", markup=False)
     written = _store(into, {result.layer: result.frame}, description=f"imported from {result.source}")
     console.print(
-        f"[bold green]{len(result.frame):,}[/] {result.layer} from {result.source} → {into}"
+        f"[bold green]{len(result.frame):,}[/] {result.layer} from {escape(result.source)} → {escape(str(into))}"
         + (
             f" (also updated: {', '.join(sorted(written - {result.layer}))})"
             if written - {result.layer}
@@ -173,13 +174,13 @@ def import_osm(
 
     layers, notes = osm_layers(source, clip=clip)
     for note in notes:
-        console.print(f"[dim]{note}[/]")
+        console.print(note, style="dim", markup=False)
     if not layers:
         console.print("[yellow]nothing to import: no compounds, facilities or boundaries in the file[/]")
         return
     _store(into, layers, description=f"imported from {source.name} (© OpenStreetMap contributors, ODbL)")
     counts = ", ".join(f"{len(frame):,} {name}" for name, frame in layers.items())
-    console.print(f"[bold green]{counts}[/] from {source.name} → {into}")
+    console.print(f"[bold green]{escape(counts)}[/] from {escape(source.name)} → {escape(str(into))}")
 
 
 def _store(path: Path, layers: dict[str, gpd.GeoDataFrame], *, description: str) -> set[str]:
@@ -191,7 +192,7 @@ def _store(path: Path, layers: dict[str, gpd.GeoDataFrame], *, description: str)
     filled, notes = fill_parent_ids(existing.with_layers(**layers))
     touched = set(layers) | {note.split(".", 1)[0] for note in notes}
     for note in notes:
-        console.print(f"[dim]{note}[/]")
+        console.print(note, style="dim", markup=False)
     write_layers(
         path,
         {name: filled.layers[name] for name in touched},
@@ -242,7 +243,7 @@ def validate(
         console.print_json(report.to_json())
     else:
         for note in notes:
-            console.print(f"[dim]{note}[/]")
+            console.print(note, style="dim", markup=False)
         console.print(_findings_table(report.findings))
         console.print(
             f"{report.errors} error(s), {report.warnings} warning(s) in {workspace}",
@@ -267,7 +268,7 @@ def _findings_table(findings: pd.DataFrame, *, limit: int = 200) -> Table:
     colour = {"error": "red", "warning": "yellow", "info": "blue"}
     cells = shown[["severity", "layer", "id", "row", "field", "message"]].astype(object)
     for severity, *rest in cells.where(cells.notna(), "").to_numpy().tolist():
-        table.add_row(f"[{colour.get(severity, 'white')}]{severity}[/]", *map(str, rest))
+        table.add_row(f"[{colour.get(severity, 'white')}]{severity}[/]", *(escape(str(v)) for v in rest))
     return table
 
 
@@ -357,7 +358,7 @@ def audit(
     with console.status("auditing facilities"), _standards_warnings_shown_once():
         run = run_audit(ws, preset=_preset_for(ws, preset), lang=lang, out_dir=out)
     for message in run.result.messages:
-        console.print(f"[yellow]{message}[/]")
+        console.print(message, style="yellow", markup=False)
     console.print(run.table())
     console.print(f"wrote {len(run.files)} files into {out}")
 
@@ -390,9 +391,9 @@ def _network_for(ws: Workspace, network: Path | None) -> StreetNetwork | None:
         return None
     with console.status("loading the walking network"):
         net = load_network(source, cache_dir=cache, crs=ws.metric_crs)
-    console.print(f"[dim]{net.summary()}[/]")
+    console.print(net.summary(), style="dim", markup=False)
     for problem in net.problems:
-        console.print(f"[yellow]{problem}[/]")
+        console.print(problem, style="yellow", markup=False)
     return net
 
 
@@ -433,7 +434,7 @@ def coverage(
             ws, chosen, network=net, include_planned=planned, detour_factor=detour_factor, progress=step
         )
     for note in result.notes:
-        console.print(f"[yellow]{note}[/]")
+        console.print(note, style="yellow", markup=False)
     write_layers(out, result.layers(), description=f"servicegrid coverage of {workspace.name}")
     gaps_csv = out.with_name(f"{out.stem}_gaps.csv")
     with atomic_path(gaps_csv) as tmp:
@@ -502,7 +503,7 @@ def demo(
     with console.status("auditing facilities"), _standards_warnings_shown_once():
         audit_run = run_audit(ws, preset=preset, lang=lang, out_dir=out / "audit")
     for message in audit_run.result.messages:
-        console.print(f"[yellow]{message}[/]")
+        console.print(message, style="yellow", markup=False)
     console.print(audit_run.table())
     net = load_network(files.network, cache_dir=out / ".servicegrid-cache", crs=ws.metric_crs)
     steps = 5 + len(coverage_tiers(preset, radii_m=ws.settings.radii_m))
@@ -600,7 +601,7 @@ def _run_plan(ws: Workspace, preset: Preset, net: StreetNetwork | None, **option
     with _progress("plan", 6) as step, _standards_warnings_shown_once():
         result = plan_sites(ws, preset, network=net, progress=step, **options)
     for note in result.notes:
-        console.print(f"[yellow]{note}[/]")
+        console.print(note, style="yellow", markup=False)
     return result
 
 

@@ -183,3 +183,12 @@ def test_coverage_with_a_corrupt_network_file_is_a_message(tmp_path):
     assert "streets.osm" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "cov.gpkg").exists()
+
+
+def test_messages_with_brackets_are_printed_as_they_are(tmp_path):
+    csv = tmp_path / "[2024]register.csv"
+    csv.write_text("名称,户数,经度,纬度\n幸福小区,[很多],113.62,37.70\n", encoding="utf-8")
+    result = invoke("import", "settlements", csv, "--into", tmp_path / "county.gpkg")
+    assert result.exit_code == 1
+    assert "[2024]register.csv" in result.output
+    assert "'[很多]' is not a number" in result.output

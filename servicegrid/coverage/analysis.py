@@ -150,18 +150,7 @@ def demand_units(layers: Mapping[str, gpd.GeoDataFrame], *, crs: CRS) -> gpd.Geo
     or ``village``: the kind of village the unit lies in), households, population and the ids
     of the township, village and grid it lies in.
     """
-    villages = layers.get("villages")
-    kinds = pd.Series(dtype="string")
-    village_township = pd.Series(dtype="string")
-    if villages is not None and len(villages):
-        vid = villages["id"].astype("string").to_numpy()
-        kinds = pd.Series(village_kind(villages).to_numpy(), index=vid)
-        kinds = kinds[~kinds.index.duplicated()]
-        town = (
-            villages["township_id"] if "township_id" in villages else pd.Series(pd.NA, index=villages.index)
-        )
-        village_township = pd.Series(town.astype("string").to_numpy(), index=vid)
-        village_township = village_township[~village_township.index.duplicated()]
+    villages = _village_info(layers.get("villages"))
     grids = layers.get("grids")
     frames = []
     for layer in ("compounds", "settlements", "villages", "grids"):
@@ -169,13 +158,8 @@ def demand_units(layers: Mapping[str, gpd.GeoDataFrame], *, crs: CRS) -> gpd.Geo
         if frame is None or len(frame) == 0:
             continue
         frame = frame.to_crs(crs)
-        village_id = (
-            frame["id" if layer == "villages" else "village_id"]
-            if (layer == "villages" or "village_id" in frame)
-            else pd.Series(pd.NA, index=frame.index)
-        )
-        village_id = village_id.astype("string")
-        area_kind = village_id.map(kinds).astype(object).fillna("village").to_numpy(dtype=object)
+        village_id = _text(frame, "id" if layer == "villages" else "village_id")
+        area_kind = village_id.map(villages["kind"]).astype(object).fillna("village").to_numpy(dtype=object)
         if layer == "villages":
             unit_kind = np.where(area_kind == "community", "communities", "villages")
         else:
@@ -185,7 +169,7 @@ def demand_units(layers: Mapping[str, gpd.GeoDataFrame], *, crs: CRS) -> gpd.Geo
         elif layer in ("compounds", "settlements") and grids is not None and len(grids):
             grid_id = containing_parent_ids(frame, grids, crs=crs)
         else:
-            grid_id = pd.Series(pd.NA, index=frame.index, dtype="string")
+            grid_id = _text(frame, "grid_id")
         frames.append(
             gpd.GeoDataFrame(
                 {
@@ -196,8 +180,8 @@ def demand_units(layers: Mapping[str, gpd.GeoDataFrame], *, crs: CRS) -> gpd.Geo
                     "area_kind": area_kind,
                     "households": _column(frame, "households", "Int64"),
                     "population": _column(frame, "population", "Int64"),
-                    "township_id": village_id.map(village_township).astype("string").to_numpy(),
-                    "village_id": village_id.to_numpy(),
+                    "township_id": pd.array(village_id.map(villages["township_id"]), dtype="string"),
+                    "village_id": pd.array(village_id, dtype="string"),
                     "grid_id": pd.array(grid_id, dtype="string"),
                 },
                 geometry=frame.geometry.to_numpy(),
@@ -207,12 +191,25 @@ def demand_units(layers: Mapping[str, gpd.GeoDataFrame], *, crs: CRS) -> gpd.Geo
     if not frames:
         msg = "the workspace has no demand units (compounds, settlements, villages or grids) to measure"
         raise InputError(msg)
-    units = pd.concat(frames, ignore_index=True)
-    if villages is not None and "township_id" in villages and units["township_id"].isna().any():
-        logger.info(
-            "%d units have no township (their village has none)", int(units["township_id"].isna().sum())
-        )
-    return units
+    return pd.concat(frames, ignore_index=True)
+
+
+def _village_info(villages: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """Kind (community or village) and township of each village, indexed by village id."""
+    if villages is None or len(villages) == 0:
+        return pd.DataFrame({"kind": pd.Series(dtype=object), "township_id": pd.Series(dtype="string")})
+    info = pd.DataFrame(
+        {"kind": village_kind(villages).to_numpy(), "township_id": _text(villages, "township_id").to_numpy()},
+        index=villages["id"].astype("string").to_numpy(),
+    )
+    return info[~info.index.duplicated()]
+
+
+def _text(frame: pd.DataFrame, name: str) -> pd.Series:
+    """Column ``name`` as text, or a blank column when ``frame`` lacks it."""
+    if name in frame.columns:
+        return frame[name].astype("string")
+    return pd.Series(pd.NA, index=frame.index, dtype="string")
 
 
 def _column(frame: pd.DataFrame, name: str, dtype: str) -> pd.api.extensions.ExtensionArray:
