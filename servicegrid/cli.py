@@ -456,7 +456,11 @@ def _coverage_table(result: CoverageResult, preset: Preset, lang: Lang = "zh") -
         table.add_column(header, justify="left" if i < 2 else "right")
     unit_names = {"compounds": "小区", "settlements": "自然村", "villages": "村/社区", "grids": "网格"}
     for rec in result.county_table().to_dict("records"):
-        doorstep = f"{rec['doorstep_household_rate']:.0%}" if rec["tier"] == "compound_station" else ""
+        doorstep = ""
+        if rec["tier"] == "compound_station":
+            doorstep = (
+                "–" if pd.isna(rec["doorstep_household_rate"]) else f"{rec['doorstep_household_rate']:.0%}"
+            )
         rate = "–" if pd.isna(rec["household_rate"]) else f"{rec['household_rate']:.0%}"
         table.add_row(
             preset.label("tiers", rec["tier"], lang),
@@ -620,9 +624,16 @@ def _print_plan(result: PlanResult, preset: Preset, lang: Lang) -> None:
         + f"; objective {row['objective']:,.0f}, bound {row['bound']:,.0f}, gap {gap}, "
         + f"{row['solve_time_s']:.2f} s"
     )
-    table = Table(title="方案前后覆盖（户）" if zh else "Coverage before and after (households)")
+    units = row["weight"] == "units"
+    if zh:
+        title = "方案前后覆盖（" + ("单元" if units else "户") + "）"
+    else:
+        title = f"Coverage before and after ({row['weight']})"
+    table = Table(title=title)
     headers = (
-        ("乡镇/街道", "户数", "现有达标", "方案后") if zh else ("township", "households", "before", "after")
+        ("乡镇/街道", "单元" if units else "户数", "现有达标", "方案后")
+        if zh
+        else ("township", row["weight"], "before", "after")
     )
     for i, header in enumerate(headers):
         table.add_column(header, justify="left" if i == 0 else "right")
@@ -644,6 +655,6 @@ def _print_plan(result: PlanResult, preset: Preset, lang: Lang) -> None:
     console.print(table)
     if row["households_uncoverable"]:
         console.print(
-            f"[yellow]{row['households_uncoverable']:,.0f} households have no candidate site within reach "
+            f"[yellow]{row['households_uncoverable']:,.0f} {row['weight']} have no candidate site within reach "
             "(layer plan_uncoverable); coverage targets count only the reachable ones[/]"
         )

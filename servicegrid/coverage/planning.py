@@ -453,9 +453,11 @@ def plan_sites(
         msg = f"the workspace has no units that {tier} serves ({', '.join(spec.serves)})"
         raise InputError(msg)
     households = units["households"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    weighed_by = "households"
     if np.isnan(households).all():
-        notes.append("no households recorded: every unit weighs 1")
+        notes.append("no households recorded: every unit weighs 1, so the figures count units")
         households = np.ones(len(units))
+        weighed_by = "units"
     weight = np.nan_to_num(households, nan=0.0)
     say("coverage matrix")
     limit = spec.radius_m if model != "p-median" else max(spec.partial_m or 0.0, 2 * spec.radius_m)
@@ -520,7 +522,7 @@ def plan_sites(
     covered_by = _covered_by(cover, result)
     return PlanResult(
         proposed_sites=_proposed(sites, result, weight, population, covered_by, workspace, crs),
-        summary=_summary(result, spec, model, weight, cover, sites),
+        summary=_summary(result, spec, model, weight, cover, sites).assign(weight=weighed_by),
         before_after=_before_after(units, weight, cover, result, workspace),
         candidates=sites,
         uncoverable=_uncoverable(units, result),
