@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -67,3 +68,17 @@ def clean_layers() -> dict[str, gpd.GeoDataFrame]:
         "compounds": compounds,
         "facilities": facilities,
     }
+
+
+def roads(lines: list[shapely.LineString]):
+    """A roads layer noded at every crossing, so that crossing paths connect."""
+    noded = shapely.get_parts(shapely.node(shapely.multilinestrings(lines)))
+    return frame([{"id": f"R{i}", "highway": "footway"} for i in range(len(noded))], list(noded))
+
+
+def lattice(step: float = 100, size: float = 2000):
+    xs = np.arange(0, size + 1, step)
+    return roads(
+        [shapely.LineString([(x, 0), (x, size)]) for x in xs]
+        + [shapely.LineString([(0, y), (size, y)]) for y in xs]
+    )

@@ -26,5 +26,7 @@ def test_readme_opens_with_the_two_newcomer_commands():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("```", 2)[1].splitlines()[1:]
     install_demo, install_test = [line for line in block if line.strip()]
-    assert install_demo.startswith("python3 -m venv .venv") and install_demo.endswith("servicegrid demo")
-    assert '".[test]"' in install_test and install_test.endswith("pytest -q")
+    assert install_demo.startswith("python3 -m venv .venv")
+    assert install_demo.endswith("servicegrid demo")
+    assert '".[test]"' in install_test
+    assert install_test.endswith("pytest -q")

@@ -12,23 +12,9 @@ from servicegrid.coverage.network import network_from_lines
 from servicegrid.errors import InputError
 from servicegrid.geo.workspace import Workspace, WorkspaceSettings
 from servicegrid.standards.loader import load_preset
-from tests.builders import box, frame
+from tests.builders import box, frame, lattice, roads
 
 PRESET = load_preset("cn-default")
-
-
-def roads(lines: list[shapely.LineString]):
-    """A roads layer noded at every crossing, so that crossing paths connect."""
-    noded = shapely.get_parts(shapely.node(shapely.multilinestrings(lines)))
-    return frame([{"id": f"R{i}", "highway": "footway"} for i in range(len(noded))], list(noded))
-
-
-def lattice(step: float = 100, size: float = 2000):
-    xs = np.arange(0, size + 1, step)
-    return roads(
-        [shapely.LineString([(x, 0), (x, size)]) for x in xs]
-        + [shapely.LineString([(0, y), (size, y)]) for y in xs]
-    )
 
 
 def run(layers, *, settings=None, network=True, **kwargs):

@@ -13,8 +13,7 @@ from servicegrid.coverage.planning import plan_candidates, plan_sites
 from servicegrid.errors import InputError
 from servicegrid.geo.workspace import Workspace
 from servicegrid.standards.loader import load_preset
-from tests.builders import box, frame
-from tests.coverage.test_analysis import lattice
+from tests.builders import box, frame, lattice
 
 PRESET = load_preset("cn-default")
 

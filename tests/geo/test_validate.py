@@ -244,4 +244,6 @@ def test_gcj02_offset_is_also_found_against_given_paths():
     shifted = honest.set_geometry(gpd.GeoSeries(shapely.points(lon, lat), crs=4326))
     report = validate_workspace(Workspace(None, {**layers, "facilities": shifted}), paths=paths)
     assert checks(report, "looks_like_gcj02")["layer"].tolist() == ["facilities"]
-    assert checks(validate_workspace(Workspace(None, {**layers, "facilities": shifted})), "looks_like_gcj02").empty
+    assert checks(
+        validate_workspace(Workspace(None, {**layers, "facilities": shifted})), "looks_like_gcj02"
+    ).empty
