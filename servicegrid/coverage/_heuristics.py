@@ -7,10 +7,15 @@ sparse matrix; loops run over picks and moves, never over rows or pairs.
 - Greedy keeps every site's marginal gain exact: after each pick it subtracts the weight of the
   rows that pick newly covered (one bincount over those rows' entries). That is the work a lazy
   greedy's priority queue of stale gains saves, done for all sites at once, so no queue is kept.
-- Swap search (maximal covering) keeps an incremental state (how often each row is covered, by
-  whom when once, and per open site the weight only it covers that each other site also covers),
-  so all (open, closed) swaps are scored at once and a move costs about two columns' entries;
-  a short tabu search then walks out of 1-swap local optima.
+- Swap search (maximal covering) keeps an incremental state: every row books its weight to the
+  'gain' row of a table while uncovered, to its site's row while covered once, so that the
+  table holds what each site would add and, per open site, the weight only it covers that each
+  other site also covers. All (open, closed) swaps are scored at once, and a move re-books only
+  the rows whose booking changes (one scatter over their entries). Greedy makes the best swap
+  after each pick; a short tabu search then walks out of 1-swap local optima.
+- Set covering with equal costs (fewest sites) also searches for covers one site smaller as
+  maximal covering with growing row weights (the weighting scheme of unicost set-covering local
+  search), which finds covers that greedy, pruning and exchanges miss.
 - p-median uses greedy plus vertex substitution scored for all swaps at once (Resende and
   Werneck's decomposition) and a Lagrangian relaxation whose bound fixes sites and pairs.
 - Lagrangian relaxations of maximal covering and set covering give bounds near the LP bound in
@@ -25,6 +30,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,10 +40,13 @@ from servicegrid.coverage._reduce import gather_positions, gather_rows
 
 __all__ = [
     "Assignment",
+    "CoverPlan",
     "Incidence",
     "LagrangianResult",
     "cover_build_order",
     "cover_in_order",
+    "cover_with_sites",
+    "fewer_sites_cover",
     "greedy_max_cover",
     "greedy_median",
     "greedy_set_cover",
@@ -76,7 +85,6 @@ class Incidence:
     n_cols: int
     col_ptr: IntArray
     col_rows: IntArray
-    col_of: IntArray
     row_ptr: IntArray
     row_cols: IntArray
 
@@ -95,7 +103,6 @@ class Incidence:
             n_cols=int(m),
             col_ptr=col_ptr,
             col_rows=csc.indices.astype(np.int64),
-            col_of=np.repeat(np.arange(m, dtype=np.int64), np.diff(col_ptr)),
             row_ptr=csr.indptr.astype(np.int64),
             row_cols=csr.indices.astype(np.int64),
         )
@@ -107,23 +114,37 @@ class Incidence:
             shape=(self.n_rows, self.n_cols),
         )
 
+    @cached_property
+    def col_of(self) -> IntArray:
+        """The column of each stored entry, in column order (built once)."""
+        return np.repeat(np.arange(self.n_cols, dtype=np.int64), np.diff(self.col_ptr))
+
+    @cached_property
+    def transpose(self) -> sparse.csr_array:
+        """The transposed matrix (site × demand) as a float CSR array of ones, built once."""
+        return sparse.csr_array(
+            (np.ones(self.col_rows.size), self.col_rows, self.col_ptr), shape=(self.n_cols, self.n_rows)
+        )
+
     def col_weight(self, w: FloatArray) -> FloatArray:
         """Sum of ``w`` over the rows of each column."""
-        return np.bincount(self.col_of, weights=w[self.col_rows], minlength=self.n_cols)
+        return np.asarray(self.transpose @ np.asarray(w, dtype=np.float64), dtype=np.float64)
 
     def rows_of(self, j: int) -> IntArray:
         """The rows column ``j`` covers."""
         return self.col_rows[self.col_ptr[j] : self.col_ptr[j + 1]]
 
     def open_count(self, is_open: BoolArray) -> IntArray:
-        """For each row, how many open columns cover it."""
-        return np.bincount(self.col_rows[is_open[self.col_of]], minlength=self.n_rows).astype(np.int64)
+        """For each row, how many open columns cover it (work: the open columns' entries)."""
+        pos, _ = gather_positions(self.col_ptr, np.flatnonzero(is_open))
+        return np.bincount(self.col_rows[pos], minlength=self.n_rows).astype(np.int64)
 
     def open_index_sum(self, is_open: BoolArray) -> IntArray:
         """For each row, the sum of the indices of the open columns covering it."""
-        sel = is_open[self.col_of]
+        cols = np.flatnonzero(is_open)
+        pos, owner = gather_positions(self.col_ptr, cols)
         return np.bincount(
-            self.col_rows[sel], weights=self.col_of[sel].astype(np.float64), minlength=self.n_rows
+            self.col_rows[pos], weights=cols[owner].astype(np.float64), minlength=self.n_rows
         ).astype(np.int64)
 
 
@@ -205,12 +226,26 @@ def max_cover_online_bound(
     is_open = np.zeros(inc.n_cols, dtype=bool)
     is_open[chosen] = True
     uncovered = inc.open_count(is_open) == 0
-    value = float(w[~uncovered].sum())
     gains = inc.col_weight(np.where(uncovered, w, 0.0))
     gains[is_open] = 0.0
-    bounds = [float(w.sum())]
+    return _online_bound(float(w[~uncovered].sum()), gains, float(w.sum()), p=p, cost=cost, budget=budget)
+
+
+def _online_bound(
+    value: float,
+    gains: FloatArray,
+    total: float,
+    *,
+    p: int | None,
+    cost: FloatArray | None,
+    budget: float | None,
+) -> float:
+    """``value`` plus the best ``p`` marginal gains (or their fractional knapsack), capped at ``total``."""
+    bounds = [total]
     if p is not None:
-        bounds.append(value + float(np.sort(gains)[::-1][:p].sum()))
+        k = min(p, gains.size)
+        top = np.partition(gains, gains.size - k)[gains.size - k :] if k > 0 else gains[:0]
+        bounds.append(value + float(top.sum()))
     if budget is not None and cost is not None:
         free = (cost <= 0) & (gains > 0)
         extra = float(gains[free].sum())
@@ -228,117 +263,205 @@ def max_cover_online_bound(
 
 
 class _CoverSearch:
-    """Incremental state of a maximal-covering plan for swap moves.
+    """Incremental state of a maximal-covering plan for add, drop and swap moves.
 
-    Keeps, for the current open set: per row the number of open sites covering it and (for rows
-    covered once) which one; per site the weight only it covers (``loss``) and the uncovered
-    weight it would add (``gain``); and per open site ``k`` and any site ``j`` the weight only
-    ``k`` covers that ``j`` also covers (``extra[slot[k], j]``). Opening or closing a site updates
-    these from the entries of the rows it touches, so a move costs about the size of two columns.
+    Every demand row books its weight to one row of a weight table: the *gain* row while no open
+    site covers it, the row of its only open site while exactly one does, and a *sink* row while
+    two or more do. ``table[t, j]`` is the weight booked to ``t`` that column ``j`` covers, so
+
+    - ``gain[j]`` (the gain row) is the uncovered weight ``j`` would newly cover,
+    - ``extra[slot[k], j]`` is the weight only open ``k`` covers that ``j`` also covers,
+    - ``loss[k]`` (the weight booked to k's row) is the weight only ``k`` covers,
+
+    and the profit of swapping open ``k`` for closed ``j`` is ``gain[j] - loss[k] + extra[k, j]``
+    for all pairs at once. A move re-books only the rows whose booking changes (those newly
+    covered, uncovered, or passing between once and twice covered), with one scatter over their
+    entries; a swap hands the closed site's slot to the opened one, so the rows both cover stay
+    where they are.
     """
 
-    def __init__(
-        self,
-        inc: Incidence,
-        w: FloatArray,
-        chosen: IntArray,
-        slots: int,
-        cache: dict[int, tuple[IntArray, IntArray]] | None = None,
-    ) -> None:
+    _GAIN = 0
+    _SINK = 1
+
+    def __init__(self, inc: Incidence, w: FloatArray, chosen: IntArray, slots: int) -> None:
         self.inc = inc
-        self.w = w
-        self.cache: dict[int, tuple[IntArray, IntArray]] = {} if cache is None else cache
-        m = inc.n_cols
-        chosen = np.unique(chosen)
-        slots = max(slots, chosen.size, 1)
+        self.w = np.ascontiguousarray(w, dtype=np.float64)
+        n, m = inc.n_rows, inc.n_cols
+        self._row_start = inc.row_ptr[:-1]
+        self._row_len = np.diff(inc.row_ptr)
+        self._mark = np.zeros(n, dtype=bool)
+        self.total = float(self.w.sum())
+        chosen = np.unique(np.asarray(chosen, dtype=np.int64))
+        n_slots = max(int(slots), chosen.size, 1)
         self.is_open = np.zeros(m, dtype=bool)
         self.is_open[chosen] = True
+        # slot[j] is j's slot (-1 when closed) and book[j] its table row; book[m + 1] is the sink
+        # row and book[-1] the gain row, so that a row's table row is book[owner, -1 or m + 1]
         self.slot = np.full(m, -1, dtype=np.int64)
         self.slot[chosen] = np.arange(chosen.size)
-        self.free_slots = list(range(chosen.size, slots))[::-1]
-        self.count = inc.open_count(self.is_open)
-        self.owner_sum = inc.open_index_sum(self.is_open)
-        self.value = float(w[self.count > 0].sum())
-        self.gain = inc.col_weight(np.where(self.count == 0, w, 0.0))
-        single = np.flatnonzero(self.count == 1)
-        owner = self.owner_sum[single]
-        self.loss = np.bincount(owner, weights=w[single], minlength=m).astype(np.float64)
-        cols, who = gather_rows(inc.row_ptr, inc.row_cols, single)
-        flat = np.bincount(self.slot[owner[who]] * m + cols, weights=w[single][who], minlength=slots * m)
-        self.extra = flat.reshape(slots, m)
+        self.site_of = np.full(n_slots, -1, dtype=np.int64)
+        self.site_of[: chosen.size] = chosen
+        self._free = list(range(chosen.size, n_slots))[::-1]
+        self._book = np.full(m + 3, self._SINK, dtype=np.int64)
+        self._book[chosen] = 2 + np.arange(chosen.size)
+        self._book[-1] = self._GAIN
+        # per row, count * radix + (sum of the open sites covering it): one array, one update per
+        # move, and the owner of a row covered once is state - radix (the sum is below the radix)
+        self._radix = m * m + 1
+        self.state = np.zeros(n, dtype=np.int64)
+        if chosen.size:
+            self.state = inc.open_count(self.is_open) * self._radix + inc.open_index_sum(self.is_open)
+        self.target = self._targets(self.state)
+        self.table = np.zeros((n_slots + 2, m))
+        self.booked = np.zeros(n_slots + 2)
+        self._slot_pen = np.where(self.site_of >= 0, 0.0, np.inf)
+        self.moves = 0
+        self.n_open = int(chosen.size)
+        if chosen.size:
+            self._rebuild()
+        else:
+            self.table[self._GAIN] = inc.col_weight(self.w)
+            self.booked[self._GAIN] = self.total
 
-    def _entries(self, j: int) -> tuple[IntArray, IntArray]:
-        """Columns of the entries of the rows of column ``j``, and which of those rows each is."""
-        hit = self.cache.get(j)
-        if hit is None:
-            pos, who = gather_positions(self.inc.row_ptr, self.inc.rows_of(j))
-            hit = (self.inc.row_cols[pos], who)
-            self.cache[j] = hit
-        return hit
+    @property
+    def count(self) -> IntArray:
+        """For each row, how many open sites cover it."""
+        return self.state // self._radix
 
-    def _apply(self, j: int, gain_w: FloatArray, extra_w: FloatArray, extra_slot: IntArray) -> None:
-        """Over the rows of column ``j``: ``gain += gain_w``, ``extra[extra_slot] += extra_w``."""
-        cols, who = self._entries(j)
-        m = self.inc.n_cols
-        if np.any(gain_w):
-            self.gain += np.bincount(cols, weights=gain_w[who], minlength=m)
-        if np.any(extra_w):
-            k = self.extra.shape[0]
-            flat = np.bincount(extra_slot[who] * m + cols, weights=extra_w[who], minlength=k * m)
-            self.extra += flat.reshape(k, m)
+    def _targets(self, state: IntArray) -> IntArray:
+        return self._book[np.clip(state - self._radix, -1, self.inc.n_cols + 1)]
 
-    def open(self, j: int) -> None:
-        if not self.free_slots:
-            k = self.extra.shape[0]
-            self.extra = np.vstack([self.extra, np.zeros_like(self.extra)])
-            self.free_slots = list(range(k, 2 * k))[::-1]
-        s = self.free_slots.pop()
-        self.slot[j] = s
-        self.extra[s] = 0.0
-        rows = self.inc.rows_of(j)
-        c = self.count[rows]
-        newly = c == 0
-        second = c == 1
-        wr = self.w[rows]
-        self.value += float(wr[newly].sum())
-        self.loss[j] = float(wr[newly].sum())
-        owners = np.where(second, self.owner_sum[rows], 0)
-        if second.any():
-            np.subtract.at(self.loss, owners[second], wr[second])
-        # newly covered rows stop adding gain and become j's; rows covered once leave their owner
-        gain_w = np.where(newly, -wr, 0.0)
-        extra_w = np.where(newly, wr, np.where(second, -wr, 0.0))
-        extra_slot = np.where(newly, s, np.where(second, self.slot[owners], 0))
-        self._apply(j, gain_w, extra_w, extra_slot)
-        self.count[rows] += 1
-        self.owner_sum[rows] += j
-        self.is_open[j] = True
+    def _rebuild(self) -> None:
+        """Book every row from scratch (one pass over all entries)."""
+        inc = self.inc
+        m = inc.n_cols
+        row_of = np.repeat(np.arange(inc.n_rows, dtype=np.int64), self._row_len)
+        flat = np.bincount(
+            self.target[row_of] * m + inc.row_cols, weights=self.w[row_of], minlength=self.table.size
+        )
+        self.table = flat.reshape(self.table.shape)
+        self.booked = np.bincount(self.target, weights=self.w, minlength=self.booked.size)
 
-    def close(self, k: int) -> None:
-        rows = self.inc.rows_of(k)
-        self.count[rows] -= 1
-        self.owner_sum[rows] -= k
-        self.is_open[k] = False
-        c = self.count[rows]
-        lost = c == 0
-        single = c == 1
-        wr = self.w[rows]
-        self.value -= float(wr[lost].sum())
-        s = int(self.slot[k])
-        self.extra[s] = 0.0
-        self.slot[k] = -1
-        self.free_slots.append(s)
-        self.loss[k] = 0.0
-        owners = np.where(single, self.owner_sum[rows], 0)
-        if single.any():
-            np.add.at(self.loss, owners[single], wr[single])
-        gain_w = np.where(lost, wr, 0.0)
-        extra_w = np.where(single, wr, 0.0)
-        extra_slot = np.where(single, self.slot[owners], 0)
-        self._apply(k, gain_w, extra_w, extra_slot)
+    @property
+    def gain(self) -> FloatArray:
+        """Uncovered weight each site would newly cover (0 for open sites)."""
+        return self.table[self._GAIN]
+
+    @property
+    def extra(self) -> FloatArray:
+        """Per slot, the weight only its site covers that each site also covers."""
+        return self.table[2 : 2 + self.site_of.size]
+
+    @property
+    def loss(self) -> FloatArray:
+        """Per site, the weight only it covers (0 for closed sites)."""
+        out = np.zeros(self.inc.n_cols)
+        used = self.site_of >= 0
+        out[self.site_of[used]] = self.booked[2 : 2 + self.site_of.size][used]
+        return out
+
+    @property
+    def value(self) -> float:
+        """The covered weight."""
+        return self.total - float(self.booked[self._GAIN])
+
+    def covered_weight(self) -> float:
+        """The covered weight, summed afresh (no accumulated rounding)."""
+        return float(self.w[self.state > 0].sum())
 
     def sites(self) -> IntArray:
+        """The open sites, ascending."""
         return np.flatnonzero(self.is_open).astype(np.int64)
+
+    def open(self, j: int) -> None:
+        """Open closed site ``j``."""
+        self._move(-1, j)
+
+    def close(self, k: int) -> None:
+        """Close open site ``k``."""
+        self._move(k, -1)
+
+    def swap(self, k: int, j: int) -> None:
+        """Close open ``k`` and open closed ``j`` in one move."""
+        self._move(k, j)
+
+    def profit(self) -> FloatArray:
+        """Slots × sites: what swapping each slot's site for each closed site adds.
+
+        Free slots and open sites score ``-inf``; ``site_of`` maps a slot to its site.
+        """
+        t = self.table
+        s = self.site_of.size
+        gain = np.where(self.is_open, -np.inf, t[self._GAIN])
+        return t[2 : 2 + s] + (gain[None, :] - (self.booked[2 : 2 + s] + self._slot_pen)[:, None])
+
+    def _grow(self) -> None:
+        s = self.site_of.size
+        self.table = np.vstack([self.table, np.zeros((s, self.inc.n_cols))])
+        self.booked = np.concatenate([self.booked, np.zeros(s)])
+        self.site_of = np.concatenate([self.site_of, np.full(s, -1, dtype=np.int64)])
+        self._slot_pen = np.concatenate([self._slot_pen, np.full(s, np.inf)])
+        self._free = list(range(s, 2 * s))[::-1] + self._free
+
+    def _move(self, k: int, j: int) -> None:
+        self.moves += 1
+        self.n_open += (j >= 0) - (k >= 0)
+        inc = self.inc
+        ptr, col_rows = inc.col_ptr, inc.col_rows
+        state, radix = self.state, self._radix
+        if k >= 0:
+            rows_k = col_rows[ptr[k] : ptr[k + 1]]
+            state[rows_k] -= radix + k
+            self.is_open[k] = False
+            s = int(self.slot[k])
+            self.slot[k] = -1
+            self._book[k] = self._SINK
+            if j < 0:
+                self.site_of[s] = -1
+                self._slot_pen[s] = np.inf
+                self._free.append(s)
+        if j >= 0:
+            rows_j = col_rows[ptr[j] : ptr[j + 1]]
+            state[rows_j] += radix + j
+            self.is_open[j] = True
+            if k < 0:
+                if not self._free:
+                    self._grow()
+                s = self._free.pop()
+                self._slot_pen[s] = 0.0
+            self.slot[j] = s
+            self.site_of[s] = j
+            self._book[j] = 2 + s
+        # the rows whose count changed, each once
+        if k >= 0 and j >= 0:
+            mark = self._mark
+            mark[rows_k] = True
+            rows = np.concatenate([rows_k, rows_j[~mark[rows_j]]])
+            mark[rows_k] = False
+        else:
+            rows = rows_k if k >= 0 else rows_j
+        before = self.target[rows]
+        after = self._targets(state[rows])
+        moved = before != after
+        if not moved.any():
+            return
+        r = rows[moved]
+        t0 = before[moved]
+        t1 = after[moved]
+        self.target[r] = t1
+        wr = self.w[r]
+        np.subtract.at(self.booked, t0, wr)
+        np.add.at(self.booked, t1, wr)
+        # move each re-booked row's weight from its old to its new table row, on its columns
+        lens = self._row_len[r]
+        ends = np.cumsum(lens)
+        pos = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - lens - self._row_start[r], lens)
+        cols = inc.row_cols[pos]
+        m = inc.n_cols
+        flat = self.table.reshape(-1)
+        we = np.repeat(wr, lens)
+        np.subtract.at(flat, np.repeat(t0 * m, lens) + cols, we)
+        np.add.at(flat, np.repeat(t1 * m, lens) + cols, we)
 
 
 def improve_max_cover(
@@ -371,39 +494,46 @@ def _local_search(
     budget: float | None,
     deadline: float,
     max_moves: int,
-) -> None:
+) -> int:
+    """Best-improvement additions (while fewer than ``p`` are open) and swaps; returns the moves made."""
     m = search.inc.n_cols
-    tol = 1e-9 * max(float(search.w.sum()), 1.0)
+    tol = 1e-9 * max(search.total, 1.0)
     c = np.zeros(m) if cost is None else cost
     spent = float(c[search.is_open].sum())
-    for _ in range(max_moves):
-        if time.perf_counter() > deadline:
-            break
-        closed = ~search.is_open
+    moves = 0
+    while moves < max_moves and time.perf_counter() <= deadline:
         slack = np.inf if budget is None else budget - spent + 1e-9 * max(budget, 1.0)
-        if p is None or int(search.is_open.sum()) < p:
-            addable = closed & (c <= slack) & (search.gain > tol)
+        if p is None or search.n_open < p:
+            gain = search.gain
+            addable = ~search.is_open & (c <= slack) & (gain > tol)
             if addable.any():
-                key = search.gain if budget is None else _ratio(np.where(addable, search.gain, 0.0), c)
+                key = gain if budget is None else _ratio(np.where(addable, gain, 0.0), c)
                 j = int(np.argmax(np.where(addable, key, -np.inf)))
                 search.open(j)
                 spent += float(c[j])
+                moves += 1
                 continue
-        opened = np.flatnonzero(search.is_open)
-        if opened.size == 0:
-            break
-        profit = search.gain[None, :] - search.loss[opened][:, None] + search.extra[search.slot[opened]]
-        profit[:, ~closed] = -np.inf
+        profit = search.profit()
         if budget is not None:
-            profit = np.where(c[None, :] - c[opened][:, None] <= slack, profit, -np.inf)
-        flat = int(np.argmax(profit))
-        k_pos, j = divmod(flat, m)
-        if not profit[k_pos, j] > tol:
+            held = c[np.maximum(search.site_of, 0)]
+            profit = np.where(c[None, :] - held[:, None] <= slack, profit, -np.inf)
+        s, j = divmod(int(np.argmax(profit)), m)
+        if not profit[s, j] > tol:
             break
-        k = int(opened[k_pos])
-        search.close(k)
-        search.open(j)
+        k = int(search.site_of[s])
+        search.swap(k, j)
         spent += float(c[j] - c[k])
+        moves += 1
+    return moves
+
+
+@dataclass(frozen=True)
+class CoverPlan:
+    """A maximal-covering plan from the heuristic: its sites, covered weight and an upper bound."""
+
+    sites: IntArray
+    value: float
+    bound: float
 
 
 def max_cover_heuristic(
@@ -414,23 +544,135 @@ def max_cover_heuristic(
     cost: FloatArray | None = None,
     budget: float | None = None,
     deadline: float = np.inf,
-    tabu_steps: int = 60,
-) -> IntArray:
-    """Greedy, then 1-swap local search, then (for a site count alone) a short tabu search."""
-    plan = greedy_max_cover(inc, w, p=p, cost=cost, budget=budget)
-    slots = p if p is not None else max(plan.size, 1) * 2
-    search = _CoverSearch(inc, w, plan, slots=slots)
-    _local_search(search, p=p, cost=cost, budget=budget, deadline=deadline, max_moves=500)
-    if p is None or budget is not None or tabu_steps <= 0:
-        return search.sites()
-    best, _ = _tabu(search, p, iterations=tabu_steps, patience=16, deadline=deadline)
-    return best
+    tabu_steps: int = 45,
+    patience: int = 24,
+) -> CoverPlan:
+    """Greedy, then 1-swap local search, then (for a site count alone) a short tabu search.
+
+    With a site count alone the greedy makes the best improving swap after each pick (a light
+    form of greedy adding with substitution, which lands in better local optima than plain
+    greedy at the cost of about one move per pick); under a budget it is the ratio greedy of
+    :func:`greedy_max_cover`. The bound is :func:`max_cover_online_bound` of the plan returned.
+    Every step is a fixed number of moves, so the plan does not depend on the machine's speed
+    unless ``deadline`` cuts the search short.
+    """
+    if budget is None or cost is None:
+        search = _CoverSearch(inc, w, np.zeros(0, dtype=np.int64), slots=p if p is not None else 1)
+        if p is not None:
+            tol = 1e-9 * max(search.total, 1.0)
+            for _ in range(p):
+                if _local_search(search, p=p, cost=None, budget=None, deadline=deadline, max_moves=1) == 0:
+                    break  # nothing left to cover
+                if search.n_open > 1:
+                    _swap_step(search, tol)
+    else:
+        plan = greedy_max_cover(inc, w, p=p, cost=cost, budget=budget)
+        search = _CoverSearch(inc, w, plan, slots=p if p is not None else max(plan.size, 1) * 2)
+    _local_search(search, p=p, cost=cost, budget=budget, deadline=deadline, max_moves=500 + inc.n_cols)
+    best = _Best(search, p=p, cost=cost, budget=budget)
+    if p is not None and budget is None and tabu_steps > 0:
+        _tabu(search, best, p, iterations=tabu_steps, patience=patience, deadline=deadline)
+    logger.debug(
+        "max-cover heuristic: %d moves, value %.6g, bound %.6g", search.moves, best.value, best.bound
+    )
+    return CoverPlan(best.sites, best.value, best.bound)
+
+
+def fewer_sites_cover(
+    inc: Incidence, plan: IntArray, *, floor: int, deadline: float = np.inf
+) -> tuple[IntArray, BoolArray]:
+    """With equal costs, covers of every row by fewer sites, one site less at a time.
+
+    Drops the site of ``plan`` that alone covers the least and looks for a cover by the rest's
+    number of sites with :func:`cover_with_sites`; repeats while one is found and the size stays
+    above ``floor`` (a lower bound on the number of sites) and ``deadline`` has not passed.
+    Every row must be covered by ``plan``. Returns the smallest cover found and the rows the
+    plans one site smaller missed (where a proof that no smaller cover exists has to look).
+    """
+    ones = np.ones(inc.n_rows)
+    best = np.asarray(plan, dtype=np.int64)
+    missed = np.zeros(inc.n_rows, dtype=bool)
+    while best.size - 1 >= max(floor, 1) and time.perf_counter() <= deadline:
+        alone = _CoverSearch(inc, ones, best, slots=best.size).loss[best]
+        trial, missed = cover_with_sites(inc, np.delete(best, int(np.argmin(alone))), deadline=deadline)
+        if trial is None:
+            break
+        best = trial
+        missed = np.zeros(inc.n_rows, dtype=bool)
+    return best, missed
+
+
+def cover_with_sites(
+    inc: Incidence,
+    start: IntArray,
+    *,
+    rounds: int = 60,
+    steps: int = 20,
+    patience: int = 10,
+    deadline: float = np.inf,
+) -> tuple[IntArray | None, BoolArray]:
+    """A plan with as many sites as ``start`` covering every row (None when none is found).
+
+    Maximal covering with row weights that grow on the rows a round leaves uncovered (the
+    weighting scheme of local search for unicost set covering): each round is swaps and a short
+    tabu search from the previous round's best plan under the current weights, so rows that stay
+    uncovered pull the plan towards them. At most ``rounds`` rounds, none begun after
+    ``deadline``. Also returns which rows some round left uncovered: the rows that plans of this
+    size find hard to cover together.
+    """
+    p = int(start.size)
+    w = np.ones(inc.n_rows)
+    missed = np.zeros(inc.n_rows, dtype=bool)
+    plan = np.asarray(start, dtype=np.int64)
+    for _ in range(rounds):
+        if time.perf_counter() > deadline:
+            break
+        search = _CoverSearch(inc, w, plan, slots=p)
+        _local_search(search, p=p, cost=None, budget=None, deadline=np.inf, max_moves=500 + inc.n_cols)
+        best = _Best(search, p=p, cost=None, budget=None)
+        if best.value < search.total:
+            _tabu(search, best, p, iterations=steps, patience=patience, deadline=np.inf)
+        plan = best.sites
+        left = inc.open_count(_mask(inc.n_cols, plan)) == 0
+        if not left.any():
+            return plan, missed
+        missed |= left
+        w[left] += 1.0
+    return None, missed
+
+
+def _swap_step(search: _CoverSearch, tol: float) -> bool:
+    """Make the best swap when it gains more than ``tol``; say whether one was made."""
+    profit = search.profit()
+    s, j = divmod(int(np.argmax(profit)), search.inc.n_cols)
+    if not profit[s, j] > tol:
+        return False
+    search.swap(int(search.site_of[s]), j)
+    return True
+
+
+class _Best:
+    """The best plan seen by a search, with its exact value and online bound."""
+
+    def __init__(
+        self, search: _CoverSearch, *, p: int | None, cost: FloatArray | None, budget: float | None
+    ) -> None:
+        self.p, self.cost, self.budget = p, cost, budget
+        self.record(search)
+
+    def record(self, search: _CoverSearch) -> None:
+        self.sites = search.sites()
+        self.value = search.covered_weight()
+        gain = np.where(search.is_open, 0.0, search.gain)
+        self.bound = _online_bound(
+            self.value, gain, search.total, p=self.p, cost=self.cost, budget=self.budget
+        )
 
 
 def _tabu(
-    search: _CoverSearch, p: int, *, iterations: int, patience: int, deadline: float
-) -> tuple[IntArray, float]:
-    """Tabu search over 1-swaps from a local optimum; returns the best plan seen and its value.
+    search: _CoverSearch, best: _Best, p: int, *, iterations: int, patience: int, deadline: float
+) -> None:
+    """Tabu search over 1-swaps from a local optimum; ``best`` keeps the best plan seen.
 
     Each step makes the best swap even when it loses weight, except that a site just closed may
     not reopen (for 15 steps), and a site just opened may not close (for ``p // 2`` steps), unless
@@ -439,36 +681,34 @@ def _tabu(
     better plan.
     """
     m = search.inc.n_cols
-    tol = 1e-9 * max(float(search.w.sum()), 1.0)
-    best_plan, best_value = search.sites(), search.value
+    tol = 1e-9 * max(search.total, 1.0)
+    best_value = search.value
     reopen_at = np.zeros(m, dtype=np.int64)
     close_at = np.zeros(m, dtype=np.int64)
     keep_in = max(2, p // 2)
     keep_out = 15
     last_gain = 0
     for it in range(1, iterations + 1):
-        if time.perf_counter() > deadline or it - last_gain > patience:
+        if time.perf_counter() > deadline or it - last_gain > patience or best_value >= search.total - tol:
             break
-        opened = np.flatnonzero(search.is_open)
-        if opened.size == 0:
-            break
-        profit = search.gain[None, :] - search.loss[opened][:, None] + search.extra[search.slot[opened]]
-        profit[:, search.is_open] = -np.inf
-        blocked = (reopen_at[None, :] > it) | (close_at[opened][:, None] > it)
-        blocked &= search.value + profit <= best_value + tol
-        profit[blocked] = -np.inf
-        flat = int(np.argmax(profit))
-        k_pos, j = divmod(flat, m)
-        if profit[k_pos, j] == -np.inf:
-            break
-        k = int(opened[k_pos])
-        search.close(k)
-        search.open(j)
+        profit = search.profit()
+        held = search.site_of
+        s, j = divmod(int(np.argmax(profit)), m)
+        if not profit[s, j] > best_value - search.value + tol:  # no swap beats the best plan
+            # tabu sites count at -inf: a site closed lately may not reopen, one opened lately
+            # may not close (a free slot holds no site: its row is -inf already)
+            profit += np.where(reopen_at > it, -np.inf, 0.0)[None, :]
+            profit += np.where(close_at[held] > it, -np.inf, 0.0)[:, None]
+            s, j = divmod(int(np.argmax(profit)), m)
+            if profit[s, j] == -np.inf:
+                break
+        k = int(held[s])
+        search.swap(k, j)
         reopen_at[k] = it + keep_out
         close_at[j] = it + keep_in
         if search.value > best_value + tol:
-            best_plan, best_value, last_gain = search.sites(), search.value, it
-    return best_plan, best_value
+            best_value, last_gain = search.value, it
+            best.record(search)
 
 
 def lagrangian_max_cover(

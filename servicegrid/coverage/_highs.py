@@ -72,7 +72,8 @@ class SolveOutcome:
 
     ``x`` is the best feasible point (None when there is none), ``objective`` its value (inf when
     there is none), ``bound`` a proven lower bound on the optimum (``-inf`` when none is known),
-    ``reduced_cost`` the column duals of an optimal LP (None for MIPs or unfinished LPs).
+    ``reduced_cost`` and ``row_dual`` the column and row duals of an optimal LP (None for MIPs or
+    unfinished LPs).
     """
 
     outcome: Outcome
@@ -82,6 +83,7 @@ class SolveOutcome:
     reduced_cost: NDArray[np.float64] | None
     seconds: float
     nodes: int
+    row_dual: NDArray[np.float64] | None = None
 
 
 def _highs(time_limit: float) -> _Highs:
@@ -246,8 +248,10 @@ def _run(
     )
     if status == _MS.kOptimal:
         if relax:
-            rc = np.array(h.getSolution().col_dual, dtype=np.float64)
-            return SolveOutcome("optimal", x, objective, objective, rc, seconds, 0)
+            solution = h.getSolution()
+            rc = np.array(solution.col_dual, dtype=np.float64)
+            duals = np.array(solution.row_dual, dtype=np.float64)
+            return SolveOutcome("optimal", x, objective, objective, rc, seconds, 0, duals)
         mip_bound = float(info.mip_dual_bound) if model.integer.any() else objective
         return SolveOutcome("optimal", x, objective, mip_bound, None, seconds, nodes)
     if status == _MS.kInfeasible:

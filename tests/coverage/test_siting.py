@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 
 import numpy as np
 import pytest
@@ -540,31 +541,60 @@ def test_bad_input_is_refused_with_a_clear_message(call, message: str) -> None:
 # heuristic internals
 
 
+def _check_search_state(search: heur._CoverSearch, dense: np.ndarray, w: np.ndarray) -> None:
+    count = dense[:, search.is_open].sum(axis=1)
+    assert np.array_equal(search.count, count)
+    assert search.n_open == int(search.is_open.sum())
+    assert search.value == pytest.approx(w[count > 0].sum())
+    assert search.covered_weight() == w[count > 0].sum()
+    assert np.allclose(search.gain, (w * (count == 0)) @ dense)
+    single = count == 1
+    owner = np.where(single, np.argmax(dense & search.is_open[None, :], axis=1), -1)
+    loss = search.loss
+    for site in np.flatnonzero(search.is_open):
+        mine = single & (owner == site)
+        assert loss[site] == pytest.approx(w[mine].sum())
+        assert np.allclose(search.extra[search.slot[site]], (w * mine) @ dense)
+    assert np.all(loss[~search.is_open] == 0)
+    # every swap's profit is the change of the covered weight it makes
+    profit = search.profit()
+    for s_, k in enumerate(search.site_of):
+        if k < 0:
+            assert np.all(profit[s_] == -np.inf)
+            continue
+        for j in range(dense.shape[1]):
+            if search.is_open[j]:
+                assert profit[s_, j] == -np.inf
+                continue
+            after = search.is_open.copy()
+            after[[k, j]] = [False, True]
+            assert profit[s_, j] == pytest.approx(w[dense[:, after].any(axis=1)].sum() - w[count > 0].sum())
+
+
 @settings(max_examples=40, deadline=None)
 @given(seed=seeds)
 def test_incremental_swap_state_matches_recomputation(seed: int) -> None:
     rng = np.random.default_rng(seed)
     n, m, p = 40, 15, 4
     cover = sparse.csc_array((rng.random((n, m)) < 0.25).astype(float))
+    dense = cover.toarray() > 0
     w = rng.integers(0, 10, n).astype(float)
     inc = heur.Incidence.from_sparse(cover)
-    search = heur._CoverSearch(inc, w, rng.choice(m, p, replace=False), slots=p)
-    for _ in range(12):
-        k = int(rng.choice(np.flatnonzero(search.is_open)))
-        j = int(rng.choice(np.flatnonzero(~search.is_open)))
-        search.close(k)
-        search.open(j)
-        dense = cover.toarray() > 0
-        count = dense[:, search.is_open].sum(axis=1)
-        assert np.array_equal(search.count, count)
-        assert search.value == pytest.approx(w[count > 0].sum())
-        assert np.allclose(search.gain, (w * (count == 0)) @ dense)
-        single = count == 1
-        owner = np.where(single, np.argmax(dense & search.is_open[None, :], axis=1), -1)
-        for site in np.flatnonzero(search.is_open):
-            mine = single & (owner == site)
-            assert search.loss[site] == pytest.approx(w[mine].sum())
-            assert np.allclose(search.extra[search.slot[site]], (w * mine) @ dense)
+    # one slot to start with, so that openings must grow the table
+    search = heur._CoverSearch(inc, w, rng.choice(m, p, replace=False), slots=1)
+    _check_search_state(search, dense, w)
+    for step in range(12):
+        opened = np.flatnonzero(search.is_open)
+        closed = np.flatnonzero(~search.is_open)
+        move = step % 4
+        if move == 0 and opened.size > 1:
+            search.close(int(rng.choice(opened)))
+        elif move == 1 and closed.size:
+            search.open(int(rng.choice(closed)))
+        elif opened.size and closed.size:
+            search.swap(int(rng.choice(opened)), int(rng.choice(closed)))
+        _check_search_state(search, dense, w)
+    assert search.moves >= 6
 
 
 def test_greedy_and_swap_reach_a_known_optimum_on_a_small_geometric_case() -> None:
@@ -574,3 +604,132 @@ def test_greedy_and_swap_reach_a_known_optimum_on_a_small_geometric_case() -> No
     assert exact.status == "optimal"
     assert quick.objective >= 0.99 * exact.objective
     assert quick.bound >= exact.objective - 1e-9
+
+
+def test_heuristic_first_answer_is_within_one_percent_on_the_benchmark_instance() -> None:
+    # the benchmark's seed 0 (benchmarks/siting_bench.py): proven optimum 11452 with p = 10
+    cover, weight, _, _ = _geometric(0, 2000, 500, 1750.0)
+    inc = heur.Incidence.from_sparse(sparse.csc_array(cover))
+    plan = heur.max_cover_heuristic(inc, weight, p=10)
+    assert plan.sites.size == 10
+    assert plan.value == float(weight[np.asarray(cover[:, plan.sites].sum(axis=1)).ravel() > 0].sum())
+    assert 0.99 * 11452.0 <= plan.value <= 11452.0
+    assert plan.bound >= 11452.0
+
+
+@fast
+@given(seed=seeds)
+def test_cover_with_sites_returns_covers_only_and_none_below_the_fewest_sites(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(2, 11)), int(rng.integers(2, 9))
+    dense = rng.random((n, m)) < rng.uniform(0.2, 0.6)
+    dense[np.arange(n), rng.integers(0, m, n)] = True  # every row coverable
+    inc = heur.Incidence.from_sparse(sparse.csc_array(dense.astype(float)))
+    fewest = next(
+        k
+        for k in range(1, m + 1)
+        for s in _subsets(np.arange(m), k)
+        if s.size == k and _covered(dense, s).all()
+    )
+    for size in {fewest - 1, fewest, min(fewest + 1, m)} - {0}:
+        start = rng.choice(m, size, replace=False)
+        plan, missed = heur.cover_with_sites(inc, start)
+        assert missed.shape == (n,)
+        if size < fewest:
+            assert plan is None
+            assert missed.any()  # some row stayed uncovered in every round
+        elif plan is not None:
+            assert plan.size == size
+            assert _covered(dense, plan).all()
+    smallest, _ = heur.fewer_sites_cover(inc, np.arange(m), floor=1)
+    assert _covered(dense, smallest).all()
+    assert fewest <= smallest.size <= m
+
+
+def test_fewest_sites_search_finds_the_optimum_of_the_benchmark_instance() -> None:
+    # seed 2 of the benchmark: greedy, pruning and two-for-one exchanges stop at 17 sites; the
+    # proven optimum is 16 (test_tiny_time_limit_on_set_cover_and_p_median_never_raises)
+    cover, _, _, _ = _geometric(2, 2000, 500, 1750.0)
+    a = sparse.csc_array(cover)
+    a = a[:, np.flatnonzero(np.diff(a.indptr) > 0)]
+    a = a[np.flatnonzero(np.diff(a.tocsr().indptr) > 0)].tocsc()
+    inc = heur.Incidence.from_sparse(a)
+    ones = np.ones(a.shape[1])
+    plan = heur.improve_set_cover(
+        inc, ones, heur.prune_set_cover(inc, ones, heur.greedy_set_cover(inc, ones))
+    )
+    smaller, _ = heur.fewer_sites_cover(inc, plan, floor=16)
+    assert plan.size > 16
+    assert smaller.size == 16
+    assert np.all(np.asarray(a[:, smaller].sum(axis=1)).ravel() > 0)
+
+
+def test_set_cover_with_equal_costs_is_proven_on_a_subset_of_the_rows(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # LP bound 14.88 against 16 sites: the proof goes through the subsets of rows
+    cover, weight, _, _ = _geometric(2, 2000, 500, 1750.0)
+    with caplog.at_level(logging.DEBUG, logger="servicegrid.coverage.siting"):
+        result = set_cover(cover, np.full(500, 3.0), weight=weight)
+    rounds = [r.getMessage() for r in caplog.records if r.getMessage().startswith("set cover on ")]
+    assert rounds  # e.g. "set cover on 154 of 698 rows (round 1): optimal 48, bound 48"
+    used, total = (int(x) for x in rounds[-1].split()[3:6:2])
+    assert used < total / 2
+    assert result.status == "optimal"
+    assert result.objective == 48.0  # 16 sites at 3
+    assert result.bound == 48.0
+    assert result.sites.size == 16
+    reach = np.asarray(cover.sum(axis=1)).ravel() > 0
+    assert np.all(np.asarray(cover[:, result.sites].sum(axis=1)).ravel()[reach] > 0)
+
+
+@fast
+@given(seed=seeds)
+def test_rows_first_stage_bounds_and_plans_match_brute_force(seed: int) -> None:
+    from servicegrid.coverage._highs import LinearModel, solve
+    from servicegrid.coverage.siting import _Clock, _cover_rows_first
+
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(3, 13)), int(rng.integers(3, 10))
+    dense = rng.random((n, m)) < rng.uniform(0.2, 0.45)
+    dense[np.arange(n), rng.integers(0, m, n)] = True
+    a = sparse.csc_array(dense.astype(float))
+    model = LinearModel(
+        cost=np.ones(m),
+        lower=np.zeros(m),
+        upper=np.ones(m),
+        integer=np.ones(m, dtype=bool),
+        matrix=a,
+        row_lower=np.ones(n),
+        row_upper=np.full(n, np.inf),
+    )
+    fewest = next(
+        k
+        for k in range(1, m + 1)
+        for s in _subsets(np.arange(m), k)
+        if s.size == k and _covered(dense, s).all()
+    )
+    lp = solve(model, relax=True, time_limit=10)
+    assert lp.row_dual is not None
+    assert np.all(lp.row_dual >= -1e-9)
+    # strong duality with the bounds x <= 1: Σ duals + Σ min(0, reduced cost) is the LP optimum
+    assert lp.row_dual.sum() + np.minimum(lp.reduced_cost, 0).sum() == pytest.approx(lp.objective)
+    incumbent = float(m)  # every site: a cover
+    point, value, bound = _cover_rows_first(
+        model,
+        lp,
+        incumbent,
+        lp.objective,
+        inc=heur.Incidence.from_sparse(a),
+        clock=_Clock(30.0),
+        rel_gap=1e-9,
+        share=1.0,
+    )
+    assert bound <= fewest + 1e-9
+    assert value >= fewest - 1e-9
+    if point is not None:
+        assert value < incumbent
+        assert point @ model.cost == value
+        assert _covered(dense, np.flatnonzero(point > 0.5)).all()
+    if value - bound < 1 - 1e-6:  # closed: the plan is optimal
+        assert value == fewest
