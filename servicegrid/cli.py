@@ -617,9 +617,13 @@ def _print_plan(result: PlanResult, preset: Preset, lang: Lang) -> None:
         ("选址方案" if zh else "Plan")
         + f" ({preset.label('tiers', row['tier'], lang)}, {row['model']}): {row['status']}, "
         + (
-            f"新建 {row['new_sites']} 处、改造 {row['upgrades']} 处，费用 {row['cost']:,.0f} 元"
+            f"新建 {row['new_sites']} 处、改造 {row['upgrades']} 处"
+            + (f"（含必选 {row['required_sites']} 处）" if row["required_sites"] else "")
+            + f"，费用 {row['cost']:,.0f} 元"
             if zh
-            else f"{row['new_sites']} new, {row['upgrades']} upgrades, cost {row['cost']:,.0f} yuan"
+            else f"{row['new_sites']} new, {row['upgrades']} upgrades"
+            + (f" ({row['required_sites']} required)" if row["required_sites"] else "")
+            + f", cost {row['cost']:,.0f} yuan"
         )
         + f"; objective {row['objective']:,.0f}, bound {row['bound']:,.0f}, gap {gap}, "
         + f"{row['solve_time_s']:.2f} s"

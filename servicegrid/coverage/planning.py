@@ -91,8 +91,8 @@ def plan_candidates(
 
     Columns: ``site_id``, ``kind`` (``existing`` — meets the standard, fixed; ``upgrade`` — a
     facility of the tier below standard; ``new``), ``source`` (facilities, candidates, gate,
-    network), ``facility_id``, ``name``, ``cost`` (yuan), ``decision`` (required, excluded or
-    blank).
+    network), ``facility_id``, ``name``, ``cost`` (yuan), ``capacity`` (households, blank when
+    unlimited or unknown), ``decision`` (required, excluded or blank).
     """
     spec = _tier_spec(preset, tier, dict(workspace.settings.radii_m))
     tier_def = preset.tiers[tier]
@@ -153,6 +153,7 @@ def _facility_sites(
             "facility_id": frame["id"].astype("string").to_numpy()[keep],
             "name": _text(frame, "name")[keep],
             "cost": np.where(kind == "existing", 0.0, upgrade_cost[keep]),
+            "capacity": np.nan,
             "decision": np.where(kind == "existing", "required", None),
         },
         geometry=frame.to_crs(crs).geometry.to_numpy()[keep],
@@ -185,16 +186,18 @@ def _listed_candidates(
         raise InputError(
             msg, layer="candidates", row=int(np.flatnonzero(bad.to_numpy())[0]) + 1, field="decision"
         )
-    cost = (
-        pd.to_numeric(frame["cost"], errors="coerce")
-        if "cost" in frame
+    cost, capacity = (
+        pd.to_numeric(frame[column], errors="coerce")
+        if column in frame
         else pd.Series(np.nan, index=frame.index)
+        for column in ("cost", "capacity")
     )
-    if (cost < 0).any():
-        msg = f"negative cost {cost[cost < 0].iloc[0]:g}; costs must be zero or more"
-        raise InputError(
-            msg, layer="candidates", row=int(np.flatnonzero((cost < 0).to_numpy())[0]) + 1, field="cost"
-        )
+    for values, column in ((cost, "cost"), (capacity, "capacity")):
+        if (values < 0).any():
+            msg = f"negative {column} {values[values < 0].iloc[0]:g}; a {column} must be zero or more"
+            raise InputError(
+                msg, layer="candidates", row=int(np.flatnonzero((values < 0).to_numpy())[0]) + 1, field=column
+            )
     return gpd.GeoDataFrame(
         {
             "site_id": "C:" + frame["id"].astype("string").to_numpy(),
@@ -203,6 +206,7 @@ def _listed_candidates(
             "facility_id": pd.array([pd.NA] * len(frame), dtype="string"),
             "name": _text(frame, "name"),
             "cost": cost.to_numpy(dtype=float),
+            "capacity": capacity.to_numpy(dtype=float),
             "decision": decision.replace("", pd.NA).to_numpy(dtype=object),
         },
         geometry=frame.to_crs(crs).geometry.to_numpy(),
@@ -263,6 +267,7 @@ def _generated_sites(
             "facility_id": pd.array([pd.NA] * len(pts), dtype="string"),
             "name": pd.array([pd.NA] * len(pts), dtype="string"),
             "cost": np.nan,
+            "capacity": np.nan,
             "decision": None,
         },
         geometry=pts,
@@ -287,7 +292,7 @@ def _empty_sites(crs: CRS) -> gpd.GeoDataFrame:
             c: pd.Series(dtype="string")
             for c in ("site_id", "kind", "source", "facility_id", "name", "decision")
         }
-        | {"cost": pd.Series(dtype=float)},
+        | {"cost": pd.Series(dtype=float), "capacity": pd.Series(dtype=float)},
         geometry=[],
         crs=crs,
     )
@@ -474,6 +479,17 @@ def plan_sites(
     required = (sites["decision"] == "required").to_numpy()
     excluded = (sites["decision"] == "excluded").to_numpy()
     kind = sites["kind"].to_numpy(dtype=object)
+    # required new sites and upgrades are part of the plan: their cost comes out of the budget
+    required_builds = required & (kind != "existing")
+    if budget is not None and required_builds.any():
+        committed = float(np.nansum(cost[required_builds]))
+        if committed >= budget:
+            msg = (
+                f"the required new sites and upgrades cost {committed:,.0f}, which leaves nothing of "
+                f"the budget {budget:,.0f}"
+            )
+            raise InputError(msg, field="budget")
+        budget -= committed
     say(f"solving {model}")
     if model == "set-cover":
         result = set_cover(
@@ -519,11 +535,33 @@ def plan_sites(
         )
     say("results")
     population = units["population"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    covered_by = _covered_by(cover, result)
+    standing = result.fixed[kind[result.fixed] == "existing"]
+    forced = result.fixed[kind[result.fixed] != "existing"]
+    plan = _Plan(
+        standing=standing,
+        built=np.concatenate([forced, result.sites]),
+        marginal_gain=np.concatenate([np.full(forced.size, np.nan), result.marginal_gain]),
+        n_required=forced.size,
+    )
+    covered_by = _covered_by(cover, plan)
+    proposed = _proposed(sites, plan, weight, population, covered_by, workspace, crs)
+    proposed = _with_loads(proposed, sites, plan, dist, spec.radius_m, weight)
+    over = proposed[proposed["over_capacity"]]
+    if len(over):
+        shown = ", ".join(
+            f"{s} ({h:,.0f} > {c:,.0f})"
+            for s, h, c in zip(over["site_id"], over["households_served"], over["capacity"], strict=True)
+        )
+        if len(over) > 5:
+            shown = ", ".join(shown.split(", ")[:5]) + ", …"
+        notes.append(
+            f"{len(over)} proposed site(s) would serve more {weighed_by} than their capacity: {shown}; "
+            "capacities are checked against the plan, not yet a constraint of the models"
+        )
     return PlanResult(
-        proposed_sites=_proposed(sites, result, weight, population, covered_by, workspace, crs),
-        summary=_summary(result, spec, model, weight, cover, sites).assign(weight=weighed_by),
-        before_after=_before_after(units, weight, cover, result, workspace),
+        proposed_sites=proposed,
+        summary=_summary(result, plan, spec, model, weight, cover, sites).assign(weight=weighed_by),
+        before_after=_before_after(units, weight, cover, plan, workspace),
         candidates=sites,
         uncoverable=_uncoverable(units, result),
         siting=result,
@@ -531,34 +569,51 @@ def plan_sites(
     )
 
 
-def _covered_by(cover: sparse.csr_array, result: SitingResult) -> np.ndarray:
-    """For each unit, the build-order position of the first chosen site that covers it (-1: none or fixed)."""
+@dataclass(frozen=True)
+class _Plan:
+    """A solved plan as the workspace reads it: what stands today and what is to be built.
+
+    ``standing`` are the facilities meeting the standard; ``built`` the new sites and upgrades
+    in build order, those the user required first (their ``marginal_gain`` is NaN: the model did
+    not choose them).
+    """
+
+    standing: np.ndarray
+    built: np.ndarray
+    marginal_gain: np.ndarray
+    n_required: int
+
+    @property
+    def open_sites(self) -> np.ndarray:
+        return np.concatenate([self.standing, self.built])
+
+
+def _covered_by(cover: sparse.csr_array, plan: _Plan) -> np.ndarray:
+    """For each unit, the build-order position of the first built site that covers it (-1: none,
+    or covered today)."""
     n = cover.shape[0]
     first = np.full(n, -1, dtype=np.int64)
-    fixed = np.zeros(n, dtype=bool)
-    if result.fixed.size:
-        fixed = np.asarray(cover[:, result.fixed].sum(axis=1)).ravel() > 0
-    if result.sites.size:
-        sub = cover[:, result.sites].tocoo()
+    if plan.built.size:
+        sub = cover[:, plan.built].tocoo()
         order = np.lexsort((sub.col, sub.row))
         rows, cols = sub.row[order], sub.col[order]
         keep = np.ones(len(rows), dtype=bool)
         keep[1:] = rows[1:] != rows[:-1]
         first[rows[keep]] = cols[keep]
-    first[fixed] = -1
+    first[_covered_mask(cover, plan.standing)] = -1
     return first
 
 
 def _proposed(
     sites: gpd.GeoDataFrame,
-    result: SitingResult,
+    plan: _Plan,
     weight: np.ndarray,
     population: np.ndarray,
     covered_by: np.ndarray,
     workspace: Workspace,
     crs: CRS,
 ) -> gpd.GeoDataFrame:
-    chosen = sites.iloc[result.sites].reset_index(drop=True)
+    chosen = sites.iloc[plan.built].reset_index(drop=True)
     k = len(chosen)
     hit = covered_by >= 0
     hh_new = np.bincount(covered_by[hit], weights=weight[hit], minlength=k)
@@ -569,6 +624,7 @@ def _proposed(
             "build_order": np.arange(1, k + 1),
             "site_id": chosen["site_id"].to_numpy(),
             "kind": chosen["kind"].to_numpy(),
+            "decision": np.where(np.arange(k) < plan.n_required, "required", "chosen"),
             "source": chosen["source"].to_numpy(),
             "facility_id": chosen["facility_id"].to_numpy(),
             "name": chosen["name"].to_numpy(),
@@ -576,7 +632,7 @@ def _proposed(
             "units_new": units_new,
             "households_new": np.round(hh_new, 1),
             "population_new": np.round(pop_new, 1),
-            "marginal_gain": np.round(result.marginal_gain, 3),
+            "marginal_gain": np.round(plan.marginal_gain, 3),
         },
         geometry=chosen.geometry.to_numpy(),
         crs=crs,
@@ -591,8 +647,37 @@ def _proposed(
     return out
 
 
+def _with_loads(
+    proposed: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    plan: _Plan,
+    dist: sparse.csr_array,
+    radius: float,
+    weight: np.ndarray,
+) -> gpd.GeoDataFrame:
+    """``proposed`` with each site's load: the households for which it is the nearest open site
+    within reach once the plan is built, its capacity, and whether the load exceeds it."""
+    coo = dist.tocoo()
+    is_open = np.zeros(dist.shape[1], dtype=bool)
+    is_open[plan.open_sites] = True
+    keep = is_open[coo.col] & (coo.data <= radius + 1e-6)
+    rows, cols, walk = coo.row[keep], coo.col[keep], coo.data[keep]
+    order = np.lexsort((cols, walk, rows))  # per unit, nearest first (ties: lower site index)
+    rows, cols = rows[order], cols[order]
+    first = np.r_[True, rows[1:] != rows[:-1]] if rows.size else np.zeros(0, dtype=bool)
+    load = np.bincount(cols[first], weights=weight[rows[first]], minlength=dist.shape[1])
+    capacity = sites["capacity"].to_numpy(dtype=float)[plan.built]
+    served = np.round(load[plan.built], 1)
+    return proposed.assign(
+        households_served=served,
+        capacity=capacity,
+        over_capacity=np.nan_to_num(served - capacity, nan=0.0) > 0,
+    )
+
+
 def _summary(
     result: SitingResult,
+    plan: _Plan,
     spec: TierCoverage,
     model: str,
     weight: np.ndarray,
@@ -600,10 +685,10 @@ def _summary(
     sites: gpd.GeoDataFrame,
 ) -> pd.DataFrame:
     reachable = np.asarray(cover.sum(axis=1)).ravel() > 0
-    before = _covered_mask(cover, result.fixed)
-    after = _covered_mask(cover, result.open_sites)
+    before = _covered_mask(cover, plan.standing)
+    after = _covered_mask(cover, plan.open_sites)
     total = weight.sum()
-    kinds = sites["kind"].to_numpy(dtype=object)[result.sites]
+    kinds = sites["kind"].to_numpy(dtype=object)[plan.built]
     row = {
         "tier": spec.tier,
         "model": model,
@@ -614,9 +699,10 @@ def _summary(
         "solve_time_s": round(result.solve_time, 3),
         "new_sites": int((kinds == "new").sum()),
         "upgrades": int((kinds == "upgrade").sum()),
-        "fixed_sites": int(result.fixed.size),
+        "required_sites": plan.n_required,
+        "standing_sites": int(plan.standing.size),
         "candidates": len(sites),
-        "cost": result.cost,
+        "cost": float(np.nansum(sites["cost"].to_numpy(dtype=float)[plan.built])),
         "radius_m": spec.radius_m,
         "units": len(weight),
         "households": total,
@@ -640,12 +726,12 @@ def _before_after(
     units: gpd.GeoDataFrame,
     weight: np.ndarray,
     cover: sparse.csr_array,
-    result: SitingResult,
+    plan: _Plan,
     workspace: Workspace,
 ) -> pd.DataFrame:
     """Households covered per township by the facilities meeting the standard, and with the plan."""
-    before = _covered_mask(cover, result.fixed)
-    after = _covered_mask(cover, result.open_sites)
+    before = _covered_mask(cover, plan.standing)
+    after = _covered_mask(cover, plan.open_sites)
     town = units["township_id"].astype("string").fillna("(no township)").to_numpy(dtype=object)
     frame = pd.DataFrame(
         {

@@ -393,7 +393,7 @@ LAYERS: dict[str, LayerSpec] = {
                 ColumnSpec(
                     "capacity",
                     "int",
-                    "Households the site can serve (blank: unlimited).",
+                    "Households the site can serve (blank: unlimited); plans report each site's load against it.",
                     unit="households",
                     aliases=("容量", "服务户数"),
                     minimum=0,

@@ -119,6 +119,26 @@ def test_upgrade_or_build_reports_households_newly_covered_in_build_order():
     assert summary["gap"] == 0
 
 
+def test_each_site_reports_the_households_it_serves_against_its_capacity():
+    layers = county()
+    layers["candidates"] = layers["candidates"].assign(capacity=[1000, 1000, 500])
+    result = plan(layers, model="set-cover")
+    proposed = result.proposed_sites.set_index("site_id")
+    # F2 is nearest for C1 (inside it); P3 for C2 and C3 (210 m from both gates): 600 > 500.
+    assert proposed.loc["F:F2", "households_served"] == 300
+    assert np.isnan(proposed.loc["F:F2", "capacity"])
+    assert not proposed.loc["F:F2", "over_capacity"]
+    assert proposed.loc["C:P3", "households_served"] == 200 + 400
+    assert proposed.loc["C:P3", "capacity"] == 500
+    assert proposed.loc["C:P3", "over_capacity"]
+    assert any("C:P3 (600 > 500)" in note for note in result.notes)
+    # with P1 and P2 open too, each compound goes to the site inside it and P3 keeps none
+    both = plan(layers, model="set-cover", require=["P1", "P2"]).proposed_sites.set_index("site_id")
+    assert both.loc["C:P1", "households_served"] == 200
+    assert both.loc["C:P2", "households_served"] == 400
+    assert "C:P3" not in both.index  # nothing left for it to cover
+
+
 def test_max_cover_with_p_and_budget():
     one = plan(county(), model="max-cover", p=1).summary.iloc[0]
     assert one["households_after"] == 500 + 600  # P3 reaches C2 and C3 (600 households)
@@ -145,6 +165,9 @@ def test_bad_candidates_and_options_are_refused():
     layers["candidates"] = layers["candidates"].assign(cost=[100_000, -5, 1])
     with pytest.raises(InputError, match=r"layer 'candidates', row 2, field 'cost': negative cost -5"):
         plan(layers, model="set-cover")
+    layers["candidates"] = county()["candidates"].assign(capacity=[100, 200, -1])
+    with pytest.raises(InputError, match=r"row 3, field 'capacity': negative capacity -1"):
+        plan(layers, model="set-cover")
     with pytest.raises(InputError, match="p-median needs --p"):
         plan(county(), model="p-median")
     with pytest.raises(InputError, match="tier 'town_center' has no walking radius"):
@@ -168,11 +191,24 @@ def test_generated_sites_gather_around_units_no_standard_station_reaches():
 
 def test_user_decisions_require_and_exclude_sites():
     result = plan(county(), model="set-cover", require=["P1"], exclude=["P3"])
-    chosen = set(result.proposed_sites["site_id"]) | set(
-        result.candidates["site_id"].iloc[result.siting.fixed]
-    )
-    assert {"C:P1", "C:P2"} <= chosen
-    assert "C:P3" not in chosen
+    proposed = result.proposed_sites.set_index("site_id")
+    # the required room is part of the plan, listed first, with its cost; P3 may not be used
+    assert proposed.index[0] == "C:P1"
+    assert proposed.loc["C:P1", "decision"] == "required"
+    assert np.isnan(proposed.loc["C:P1", "marginal_gain"])
+    assert set(proposed.index) == {"C:P1", "C:P2", "F:F2"}
+    assert (proposed.drop("C:P1")["decision"] == "chosen").all()
+    summary = result.summary.iloc[0]
+    assert summary["cost"] == 100_000 + 60_000 + 10_000
+    assert summary["required_sites"] == 1
+    assert summary["standing_sites"] == 1  # F1
+    assert summary["households_before"] == 500  # a required room is not there yet
+    assert proposed.loc["C:P1", "households_new"] == 200
+    # its cost comes out of a budget first
+    capped = plan(county(), model="max-cover", budget=110_000, require=["P1"])
+    assert set(capped.proposed_sites["site_id"]) == {"C:P1", "F:F2"}  # 10,000 left: the upgrade
+    with pytest.raises(InputError, match="required new sites and upgrades cost 100,000, which leaves"):
+        plan(county(), model="max-cover", budget=100_000, require=["P1"])
     with pytest.raises(InputError, match="no candidate site or facility of this tier has id P9"):
         plan(county(), model="set-cover", require=["P9"])
     with pytest.raises(InputError, match="both required and excluded"):
