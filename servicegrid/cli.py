@@ -573,7 +573,8 @@ def plan(
     """Propose where to build or upgrade stations (选址), with a proof of how good the plan is.
 
     Solved exactly where it can be proven; lists the households each site newly covers, coverage
-    before and after per township, and the gap to the optimum.
+    before and after per township, and the gap to the optimum. Candidates with a `capacity`
+    serve at most that many households (set-cover, max-cover, upgrade-or-build).
     """
     from .geo.hierarchy import fill_parent_ids
     from .geo.workspace import read_workspace, write_layers

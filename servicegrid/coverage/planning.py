@@ -476,6 +476,7 @@ def plan_sites(
     )
     cover = _within(dist, spec.radius_m)
     cost = sites["cost"].to_numpy(dtype=float)
+    capacity = sites["capacity"].to_numpy(dtype=float)
     required = (sites["decision"] == "required").to_numpy()
     excluded = (sites["decision"] == "excluded").to_numpy()
     kind = sites["kind"].to_numpy(dtype=object)
@@ -493,7 +494,13 @@ def plan_sites(
     say(f"solving {model}")
     if model == "set-cover":
         result = set_cover(
-            cover, cost, weight=weight, required=required, excluded=excluded, time_limit=time_limit
+            cover,
+            cost,
+            weight=weight,
+            required=required,
+            excluded=excluded,
+            capacity=capacity,
+            time_limit=time_limit,
         )
     elif model == "max-cover":
         result = max_cover(
@@ -504,6 +511,7 @@ def plan_sites(
             cost=cost,
             required=required,
             excluded=excluded,
+            capacity=capacity,
             time_limit=time_limit,
         )
     elif model == "p-median":
@@ -531,37 +539,18 @@ def plan_sites(
             kind=np.where(kind == "upgrade", "upgrade", "new"),
             required=required,
             excluded=excluded,
+            capacity=capacity,
             time_limit=time_limit,
         )
     say("results")
     population = units["population"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    standing = result.fixed[kind[result.fixed] == "existing"]
-    forced = result.fixed[kind[result.fixed] != "existing"]
-    plan = _Plan(
-        standing=standing,
-        built=np.concatenate([forced, result.sites]),
-        marginal_gain=np.concatenate([np.full(forced.size, np.nan), result.marginal_gain]),
-        n_required=forced.size,
-    )
-    covered_by = _covered_by(cover, plan)
-    proposed = _proposed(sites, plan, weight, population, covered_by, workspace, crs)
-    proposed = _with_loads(proposed, sites, plan, dist, spec.radius_m, weight)
-    over = proposed[proposed["over_capacity"]]
-    if len(over):
-        shown = ", ".join(
-            f"{s} ({h:,.0f} > {c:,.0f})"
-            for s, h, c in zip(over["site_id"], over["households_served"], over["capacity"], strict=True)
-        )
-        if len(over) > 5:
-            shown = ", ".join(shown.split(", ")[:5]) + ", …"
-        notes.append(
-            f"{len(over)} proposed site(s) would serve more {weighed_by} than their capacity: {shown}; "
-            "capacities are checked against the plan, not yet a constraint of the models"
-        )
+    plan = _read_plan(result, kind, cover, dist, spec.radius_m, weight)
+    proposed = _proposed(sites, plan, weight, population, workspace, crs)
+    notes.extend(_capacity_notes(proposed, plan, result, weight, weighed_by, model))
     return PlanResult(
         proposed_sites=proposed,
         summary=_summary(result, plan, spec, model, weight, cover, sites).assign(weight=weighed_by),
-        before_after=_before_after(units, weight, cover, plan, workspace),
+        before_after=_before_after(units, weight, plan, workspace),
         candidates=sites,
         uncoverable=_uncoverable(units, result),
         siting=result,
@@ -571,37 +560,136 @@ def plan_sites(
 
 @dataclass(frozen=True)
 class _Plan:
-    """A solved plan as the workspace reads it: what stands today and what is to be built.
+    """A solved plan as the workspace reads it: what stands today, what is to be built, and
+    whom each site serves.
 
     ``standing`` are the facilities meeting the standard; ``built`` the new sites and upgrades
     in build order, those the user required first (their ``marginal_gain`` is NaN: the model did
-    not choose them).
+    not choose them). Per unit, ``before`` and ``after`` are the covered shares today and with
+    the plan (0 or 1, between with capacities, where a unit may be split between sites);
+    ``new`` (units × built) is the share of each unit each built site newly covers and ``load``
+    the weight each built site serves.
     """
 
     standing: np.ndarray
     built: np.ndarray
     marginal_gain: np.ndarray
     n_required: int
+    before: np.ndarray
+    after: np.ndarray
+    new: sparse.csr_array
+    load: np.ndarray
 
     @property
     def open_sites(self) -> np.ndarray:
         return np.concatenate([self.standing, self.built])
 
 
-def _covered_by(cover: sparse.csr_array, plan: _Plan) -> np.ndarray:
-    """For each unit, the build-order position of the first built site that covers it (-1: none,
-    or covered today)."""
+def _read_plan(
+    result: SitingResult,
+    kind: np.ndarray,
+    cover: sparse.csr_array,
+    dist: sparse.csr_array,
+    radius: float,
+    weight: np.ndarray,
+) -> _Plan:
+    standing = result.fixed[kind[result.fixed] == "existing"]
+    forced = result.fixed[kind[result.fixed] != "existing"]
+    built = np.concatenate([forced, result.sites]).astype(np.int64)
+    open_sites = np.concatenate([standing, built])
+    before = _covered_mask(cover, standing).astype(float)
     n = cover.shape[0]
-    first = np.full(n, -1, dtype=np.int64)
-    if plan.built.size:
-        sub = cover[:, plan.built].tocoo()
+    if result.shares is None:
+        # whole units: each is newly covered by the first built site reaching it and served by
+        # the nearest open site within reach
+        after = _covered_mask(cover, open_sites).astype(float)
+        first = _first_built(cover, built)
+        hit = (first >= 0) & (before == 0)
+        new = sparse.csr_array(
+            (np.ones(int(hit.sum())), (np.flatnonzero(hit), first[hit])), shape=(n, built.size)
+        )
+        load = _nearest_open_load(dist, open_sites, radius, weight)[built]
+    else:
+        shares = sparse.csr_array(result.shares)
+        after = np.minimum(np.asarray(shares.sum(axis=1)).ravel(), 1.0)
+        new = sparse.csr_array(shares[:, built].multiply((1.0 - before)[:, None]))
+        load = (weight @ shares)[built]
+    return _Plan(
+        standing=standing,
+        built=built,
+        marginal_gain=np.concatenate([np.full(forced.size, np.nan), result.marginal_gain]),
+        n_required=forced.size,
+        before=before,
+        after=after,
+        new=new,
+        load=np.asarray(load, dtype=float),
+    )
+
+
+def _first_built(cover: sparse.csr_array, built: np.ndarray) -> np.ndarray:
+    """For each unit, the build-order position of the first built site that covers it (-1: none)."""
+    first = np.full(cover.shape[0], -1, dtype=np.int64)
+    if built.size:
+        sub = cover[:, built].tocoo()
         order = np.lexsort((sub.col, sub.row))
         rows, cols = sub.row[order], sub.col[order]
-        keep = np.ones(len(rows), dtype=bool)
-        keep[1:] = rows[1:] != rows[:-1]
+        keep = np.r_[True, rows[1:] != rows[:-1]] if rows.size else np.zeros(0, dtype=bool)
         first[rows[keep]] = cols[keep]
-    first[_covered_mask(cover, plan.standing)] = -1
     return first
+
+
+def _nearest_open_load(
+    dist: sparse.csr_array, open_sites: np.ndarray, radius: float, weight: np.ndarray
+) -> np.ndarray:
+    """Per site, the weight of the units whose nearest open site within ``radius`` it is."""
+    coo = dist.tocoo()
+    is_open = np.zeros(dist.shape[1], dtype=bool)
+    is_open[open_sites] = True
+    keep = is_open[coo.col] & (coo.data <= radius + 1e-6)
+    rows, cols, walk = coo.row[keep], coo.col[keep], coo.data[keep]
+    order = np.lexsort((cols, walk, rows))  # per unit, nearest first (ties: lower site index)
+    rows, cols = rows[order], cols[order]
+    first = np.r_[True, rows[1:] != rows[:-1]] if rows.size else np.zeros(0, dtype=bool)
+    return np.bincount(cols[first], weights=weight[rows[first]], minlength=dist.shape[1])
+
+
+def _capacity_notes(
+    proposed: gpd.GeoDataFrame,
+    plan: _Plan,
+    result: SitingResult,
+    weight: np.ndarray,
+    weighed_by: str,
+    model: str,
+) -> list[str]:
+    """What capacities did to the plan, or where the plan exceeds them (p-median ignores them)."""
+    notes = []
+    over = proposed[proposed["over_capacity"]]
+    if len(over):
+        shown = [
+            f"{s} ({h:,.0f} > {c:,.0f})"
+            for s, h, c in zip(over["site_id"], over["households_served"], over["capacity"], strict=True)
+        ]
+        notes.append(
+            f"{len(over)} proposed site(s) would serve more {weighed_by} than their capacity: "
+            + ", ".join(shown[:5])
+            + (", …" if len(shown) > 5 else "")
+            + f"; {model} does not take capacities into account (set-cover, max-cover and "
+            "upgrade-or-build do)"
+        )
+    if result.shares is not None:
+        reachable = np.ones(len(weight), dtype=bool)
+        reachable[result.uncoverable] = False
+        short = float((weight * (1.0 - plan.after))[reachable].sum())
+        if short > 0.5 and model == "set-cover":
+            notes.append(
+                f"capacities leave {short:,.0f} {weighed_by} within reach unserved: the plan serves the "
+                "most it can, at the least cost"
+            )
+        groups = result.groups
+        if groups is not None and not groups.met.all():
+            behind = ", ".join(str(label) for label in groups.labels[~groups.met][:5])
+            notes.append(f"capacities keep {int((~groups.met).sum())} township(s) below the target: {behind}")
+    return notes
 
 
 def _proposed(
@@ -609,16 +697,16 @@ def _proposed(
     plan: _Plan,
     weight: np.ndarray,
     population: np.ndarray,
-    covered_by: np.ndarray,
     workspace: Workspace,
     crs: CRS,
 ) -> gpd.GeoDataFrame:
     chosen = sites.iloc[plan.built].reset_index(drop=True)
     k = len(chosen)
-    hit = covered_by >= 0
-    hh_new = np.bincount(covered_by[hit], weights=weight[hit], minlength=k)
-    pop_new = np.bincount(covered_by[hit], weights=np.nan_to_num(population[hit]), minlength=k)
-    units_new = np.bincount(covered_by[hit], minlength=k)
+    hh_new = weight @ plan.new
+    pop_new = np.nan_to_num(population) @ plan.new
+    units_new = np.bincount(plan.new.tocoo().col, minlength=k)
+    capacity = chosen["capacity"].to_numpy(dtype=float)
+    served = np.round(plan.load, 1)
     out = gpd.GeoDataFrame(
         {
             "build_order": np.arange(1, k + 1),
@@ -633,6 +721,9 @@ def _proposed(
             "households_new": np.round(hh_new, 1),
             "population_new": np.round(pop_new, 1),
             "marginal_gain": np.round(plan.marginal_gain, 3),
+            "households_served": served,
+            "capacity": capacity,
+            "over_capacity": np.nan_to_num(served - capacity, nan=0.0) > 0.5,
         },
         geometry=chosen.geometry.to_numpy(),
         crs=crs,
@@ -647,34 +738,6 @@ def _proposed(
     return out
 
 
-def _with_loads(
-    proposed: gpd.GeoDataFrame,
-    sites: gpd.GeoDataFrame,
-    plan: _Plan,
-    dist: sparse.csr_array,
-    radius: float,
-    weight: np.ndarray,
-) -> gpd.GeoDataFrame:
-    """``proposed`` with each site's load: the households for which it is the nearest open site
-    within reach once the plan is built, its capacity, and whether the load exceeds it."""
-    coo = dist.tocoo()
-    is_open = np.zeros(dist.shape[1], dtype=bool)
-    is_open[plan.open_sites] = True
-    keep = is_open[coo.col] & (coo.data <= radius + 1e-6)
-    rows, cols, walk = coo.row[keep], coo.col[keep], coo.data[keep]
-    order = np.lexsort((cols, walk, rows))  # per unit, nearest first (ties: lower site index)
-    rows, cols = rows[order], cols[order]
-    first = np.r_[True, rows[1:] != rows[:-1]] if rows.size else np.zeros(0, dtype=bool)
-    load = np.bincount(cols[first], weights=weight[rows[first]], minlength=dist.shape[1])
-    capacity = sites["capacity"].to_numpy(dtype=float)[plan.built]
-    served = np.round(load[plan.built], 1)
-    return proposed.assign(
-        households_served=served,
-        capacity=capacity,
-        over_capacity=np.nan_to_num(served - capacity, nan=0.0) > 0,
-    )
-
-
 def _summary(
     result: SitingResult,
     plan: _Plan,
@@ -685,8 +748,7 @@ def _summary(
     sites: gpd.GeoDataFrame,
 ) -> pd.DataFrame:
     reachable = np.asarray(cover.sum(axis=1)).ravel() > 0
-    before = _covered_mask(cover, plan.standing)
-    after = _covered_mask(cover, plan.open_sites)
+    before, after = plan.before, plan.after
     total = weight.sum()
     kinds = sites["kind"].to_numpy(dtype=object)[plan.built]
     row = {
@@ -707,10 +769,10 @@ def _summary(
         "units": len(weight),
         "households": total,
         "households_reachable": weight[reachable].sum(),
-        "households_before": weight[before].sum(),
-        "households_after": weight[after].sum(),
-        "rate_before": weight[before].sum() / total if total else np.nan,
-        "rate_after": weight[after].sum() / total if total else np.nan,
+        "households_before": weight @ before,
+        "households_after": weight @ after,
+        "rate_before": weight @ before / total if total else np.nan,
+        "rate_after": weight @ after / total if total else np.nan,
         "households_uncoverable": weight[result.uncoverable].sum(),
     }
     return pd.DataFrame([row])
@@ -725,13 +787,11 @@ def _covered_mask(cover: sparse.csr_array, open_sites: np.ndarray) -> np.ndarray
 def _before_after(
     units: gpd.GeoDataFrame,
     weight: np.ndarray,
-    cover: sparse.csr_array,
     plan: _Plan,
     workspace: Workspace,
 ) -> pd.DataFrame:
     """Households covered per township by the facilities meeting the standard, and with the plan."""
-    before = _covered_mask(cover, plan.standing)
-    after = _covered_mask(cover, plan.open_sites)
+    before, after = plan.before, plan.after
     town = units["township_id"].astype("string").fillna("(no township)").to_numpy(dtype=object)
     frame = pd.DataFrame(
         {
@@ -740,8 +800,8 @@ def _before_after(
             "households": weight,
             "households_before": weight * before,
             "households_after": weight * after,
-            "units_before": before.astype(int),
-            "units_after": after.astype(int),
+            "units_before": before,
+            "units_after": after,
         }
     )
     out = frame.groupby("township_id", sort=True).sum().reset_index()

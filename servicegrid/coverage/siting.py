@@ -36,6 +36,12 @@ Conventions shared by all models:
   model and listed in :attr:`SitingResult.uncoverable` with the reason.
 - Results list the chosen sites in build order: each next site is the one that newly covers
   (or, for p-median, saves) the most, and :attr:`SitingResult.marginal_gain` says how much.
+- ``capacity`` (set cover, max cover, upgrade-or-build) limits the weight a site may serve
+  (``nan`` or ``inf``: no limit). With any finite capacity the model assigns shares of each row
+  to the open sites that reach it (:mod:`servicegrid.coverage._capacitated`) and HiGHS solves
+  it whole, without the reductions and heuristics, which assume that reach is service. When
+  capacities make a target or full coverage impossible, the plan serves the most it can and,
+  among such plans, costs the least.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from scipy import sparse
 
 from servicegrid.coverage import _heuristics as heur
 from servicegrid.coverage import _reduce as red
+from servicegrid.coverage._capacitated import CapacitatedAnswer, CapacitatedQuestion, solve_capacitated
 from servicegrid.coverage._highs import (
     LinearModel,
     LpMethod,
@@ -136,7 +143,8 @@ class SitingResult:
         For each entry of ``sites``: the weight it newly covers after the required sites and the
         sites before it. For p-median, the weighted distance it saves, a row that no site opened
         so far reaches counting at the unserved penalty (or, without one, at the largest
-        distance in ``dist`` plus one).
+        distance in ``dist`` plus one). With capacities, the weight it serves (in decreasing
+        order).
     fixed
         The required candidate indices (open in every plan), ascending.
     objective, bound, gap
@@ -162,6 +170,10 @@ class SitingResult:
         Coverage per group, for :func:`upgrade_or_build`.
     site_kind
         The ``kind`` of each entry of ``sites`` when kinds were given.
+    shares
+        With capacities: demand × candidate, the share of each row's weight each open site
+        serves (a row may be split between sites; its covered share is the row sum). ``None``
+        without capacities, where a row is covered whole by any open site within reach.
     """
 
     model: ModelName
@@ -183,6 +195,7 @@ class SitingResult:
     timings: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     groups: GroupCoverage | None = None
     site_kind: NDArray[np.str_] | None = None
+    shares: sparse.csr_array | None = None
 
     @property
     def open_sites(self) -> IntArray:
@@ -616,6 +629,7 @@ def set_cover(
     weight: ArrayLike | None = None,
     required: ArrayLike | None = None,
     excluded: ArrayLike | None = None,
+    capacity: ArrayLike | None = None,
     time_limit: float = 60.0,
     method: Method = "exact",
     rel_gap: float = 1e-6,
@@ -630,11 +644,13 @@ def set_cover(
     cost
         Cost of each candidate (non-negative).
     weight
-        Weight of each demand row (households); only used to report the weight each site newly
-        covers. Default 1 per row.
+        Weight of each demand row (households); used to report the weight each site newly
+        covers, and against capacities. Default 1 per row.
     required, excluded
         Candidates that must be open (existing compliant facilities) or may not be opened, as
         indices or a boolean mask. Required sites cost nothing in the objective.
+    capacity
+        Most weight each candidate may serve (``nan``/``inf``: no limit); see the module notes.
     time_limit
         Seconds for the whole call; the best plan found by then is returned.
     method
@@ -671,6 +687,14 @@ def set_cover(
     w = np.ones(n) if weight is None else _vector(weight, n, name="weight", what="demand row")
     req, exc = _sites(required, excluded, m)
     reach = _reach(a, req, exc)
+    cap = _capacity(capacity, m)
+    if np.isfinite(cap[~exc]).any():
+
+        def relaxed(limit: float) -> SitingResult:
+            return set_cover(a, c, weight=w, required=req, excluded=exc, time_limit=limit, method="heuristic")
+
+        problem = _Problem(a, w, c, cap, req, exc, reach)
+        return _capacitated("set_cover", problem, clock, rel_gap=rel_gap, relaxed=relaxed)
     rows = np.flatnonzero(reach.coverable & ~reach.base)
     cols = np.flatnonzero(~req & ~exc)
     sub = a[rows][:, cols].tocsc() if rows.size else sparse.csc_array((0, cols.size))
@@ -942,6 +966,7 @@ def max_cover(
     cost: ArrayLike | None = None,
     required: ArrayLike | None = None,
     excluded: ArrayLike | None = None,
+    capacity: ArrayLike | None = None,
     time_limit: float = 60.0,
     method: Method = "exact",
     rel_gap: float = 1e-6,
@@ -962,7 +987,7 @@ def max_cover(
         Cost of each candidate (non-negative).
     required, excluded
         Candidates that must be open or may not be opened (indices or boolean mask).
-    time_limit, method, rel_gap
+    capacity, time_limit, method, rel_gap
         As for :func:`set_cover`.
 
     Returns
@@ -1002,6 +1027,24 @@ def max_cover(
         raise InputError(msg, field="cost")
     c = np.zeros(m) if cost is None else _vector(cost, m, name="cost", what="candidate")
     reach = _reach(a, req, exc)
+    cap = _capacity(capacity, m)
+    if np.isfinite(cap[~exc]).any():
+
+        def relaxed(limit: float) -> SitingResult:
+            return max_cover(
+                a,
+                w,
+                p=p_,
+                budget=b_,
+                cost=c,
+                required=req,
+                excluded=exc,
+                time_limit=limit,
+                method="heuristic",
+            )
+
+        problem = _Problem(a, w, c, cap, req, exc, reach)
+        return _capacitated("max_cover", problem, clock, rel_gap=rel_gap, p=p_, budget=b_, relaxed=relaxed)
     base_weight = float(w[reach.base].sum())
     rows = np.flatnonzero(reach.coverable & ~reach.base & (w > 0))
     cols = np.flatnonzero(~req & ~exc)
@@ -1143,6 +1186,7 @@ def upgrade_or_build(
     kind: ArrayLike | None = None,
     required: ArrayLike | None = None,
     excluded: ArrayLike | None = None,
+    capacity: ArrayLike | None = None,
     time_limit: float = 60.0,
     method: Method = "exact",
     rel_gap: float = 1e-6,
@@ -1175,7 +1219,7 @@ def upgrade_or_build(
         ``"new"`` or ``"upgrade"`` per candidate; reported per chosen site in ``site_kind``.
     required, excluded
         Candidates that must be open (compliant facilities) or may not be opened.
-    time_limit, method, rel_gap
+    capacity, time_limit, method, rel_gap
         As for :func:`set_cover`.
 
     Returns
@@ -1224,6 +1268,46 @@ def upgrade_or_build(
     target_w = float(target) * coverable_w
     before = _group_sum(g, w, reach.base, n_groups)
     tol = 1e-9 * max(float(w.sum()), 1.0)
+    cap = _capacity(capacity, m)
+    if np.isfinite(cap[~exc]).any():
+
+        def relaxed(limit: float) -> SitingResult:
+            return upgrade_or_build(
+                a,
+                w,
+                c,
+                g,
+                target,
+                budget=b_,
+                required=req,
+                excluded=exc,
+                time_limit=limit,
+                method="heuristic",
+            )
+
+        problem = _Problem(a, w, c, cap, req, exc, reach)
+        result = _capacitated(
+            "upgrade_or_build",
+            problem,
+            clock,
+            rel_gap=rel_gap,
+            budget=b_,
+            group=g,
+            target=target_w,
+            relaxed=relaxed,
+        )
+        served = np.asarray(result.shares.sum(axis=1)).ravel() if result.shares is not None else np.zeros(n)
+        after = np.bincount(g, weights=w * served, minlength=n_groups).astype(np.float64)
+        groups = GroupCoverage(
+            labels=labels,
+            coverable_weight=coverable_w,
+            uncoverable_weight=_group_sum(g, w, ~reach.coverable, n_groups),
+            target_weight=target_w,
+            before=before,
+            after=after,
+            met=after >= target_w - tol,
+        )
+        return replace(result, groups=groups, site_kind=None if kinds is None else kinds[result.sites])
     need = np.maximum(target_w - before, 0.0)
     need[need <= tol] = 0.0
     rows = np.flatnonzero(reach.coverable & ~reach.base & (w > 0) & (need[g] > 0))
@@ -1303,6 +1387,212 @@ def upgrade_or_build(
     )
     site_kind = None if kinds is None else kinds[result.sites]
     return replace(result, groups=groups, site_kind=site_kind)
+
+
+def _capacity(capacity: ArrayLike | None, m: int) -> FloatArray:
+    """Capacities per candidate with ``inf`` for none (``nan`` or ``inf`` given, or no array)."""
+    if capacity is None:
+        return np.full(m, np.inf)
+    arr = np.asarray(capacity, dtype=np.float64)
+    if arr.shape != (m,):
+        msg = f"capacity must have one value per candidate ({m}), got shape {arr.shape}"
+        raise InputError(msg, field="capacity")
+    neg = np.flatnonzero(arr < 0)
+    if neg.size:
+        msg = f"capacity must not be negative; candidate {int(neg[0])} has {float(arr[neg[0]])!r}"
+        raise InputError(msg, field="capacity")
+    return np.where(np.isnan(arr), np.inf, arr)
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """A validated covering problem: matrix, weights, costs, capacities, required/excluded, reach."""
+
+    a: sparse.csc_array
+    w: FloatArray
+    c: FloatArray
+    cap: FloatArray
+    req: BoolArray
+    exc: BoolArray
+    reach: _Reach
+
+
+def _capacitated(
+    model_name: ModelName,
+    problem: _Problem,
+    clock: _Clock,
+    *,
+    rel_gap: float,
+    p: int | None = None,
+    budget: float | None = None,
+    group: IntArray | None = None,
+    target: FloatArray | None = None,
+    relaxed: Callable[[float], SitingResult] | None = None,
+) -> SitingResult:
+    """The capacitated form of ``model_name`` (see :mod:`servicegrid.coverage._capacitated`).
+
+    Rows that a required site without a capacity reaches are served there and stay out of the
+    model. Set cover and targets that the capacities make impossible are answered by the plan
+    serving the most weight (each group up to its target) and, among those, the cheapest.
+    ``relaxed(limit)`` solves the same question without capacities by the heuristic: its bound
+    holds here too (capacities only take plans away), and is there in milliseconds when HiGHS
+    cannot finish the root of a large capacitated model.
+    """
+    a, w, c, cap, req, exc, reach = (
+        problem.a,
+        problem.w,
+        problem.c,
+        problem.cap,
+        problem.req,
+        problem.exc,
+        problem.reach,
+    )
+    n, m = a.shape
+    unlimited_req = req & ~np.isfinite(cap)
+    pre = a @ unlimited_req.astype(np.float64) > 0
+    rows = reach.coverable & ~pre & (w > 0)
+    free_cost = np.where(req, 0.0, c)
+    base = (
+        None
+        if group is None or target is None
+        else np.bincount(group, weights=w * pre, minlength=target.size)
+    )
+    ask = CapacitatedQuestion(
+        a=a,
+        w=w,
+        cost=free_cost,
+        cap=cap,
+        rows=rows,
+        lower=req.astype(np.float64),
+        upper=(~exc).astype(np.float64),
+        minimise="cost",
+        group=group,
+        target=target,
+        base=base,
+    )
+
+    def run(q: CapacitatedQuestion) -> CapacitatedAnswer:
+        answer = solve_capacitated(q, time_limit=max(clock.left(), 1e-3), rel_gap=rel_gap)
+        clock.lap("solve")
+        return answer
+
+    def cheapest_serving_most(q: CapacitatedQuestion) -> CapacitatedAnswer:
+        most = run(replace(q, minimise="unserved", serve_all=False, budget=None))
+        if most.x is None:
+            return most
+        floor = -most.objective * (1 - 1e-9)
+        cheap = run(replace(q, minimise="cost", serve_all=False, served_floor=floor))
+        return cheap if cheap.x is not None else most
+
+    sense: Sense = "max" if model_name == "max_cover" or budget is not None else "min"
+    relaxed_bound = np.nan
+    if relaxed is not None:
+        relaxed_bound = relaxed(min(5.0, max(0.1 * clock.left(), 1e-3))).bound
+        clock.lap("bound")
+    pre_weight = float(w[pre].sum())
+    if model_name == "set_cover":
+        relaxed_bound = np.fmax(relaxed_bound, _capacity_bound(problem, rows, float(w[rows].sum())))
+        answer = run(replace(ask, serve_all=True))
+        if answer.outcome == "infeasible":
+            relaxed_bound = np.nan  # the plan serving the most answers another question
+            answer = cheapest_serving_most(ask)
+        objective, bound = answer.objective, answer.bound
+    elif model_name == "max_cover":
+        answer = run(replace(ask, minimise="unserved", max_sites=p, budget=budget))
+        objective, bound = pre_weight - answer.objective, pre_weight - answer.bound
+    elif budget is None:  # targets
+        answer = run(ask)
+        if answer.outcome == "infeasible":
+            relaxed_bound = np.nan
+            answer = cheapest_serving_most(ask)
+        objective, bound = answer.objective, answer.bound
+    else:  # the most progress towards the targets for the budget
+        answer = run(replace(ask, minimise="unserved", budget=budget))
+        objective, bound = -answer.objective, -answer.bound
+        if answer.x is not None and target is not None and objective >= target.sum() * (1 - 1e-9):
+            cheap = run(replace(ask, budget=budget))
+            if cheap.x is not None:
+                answer = cheap
+    status: Status = answer.outcome
+    if answer.x is None:  # no plan: a time limit before the first one
+        objective = np.inf if sense == "min" else -np.inf
+    if np.isfinite(relaxed_bound):
+        bound = max(bound, relaxed_bound) if sense == "min" else min(bound, relaxed_bound)
+    if np.isfinite(objective):  # a bound never passes the plan it bounds
+        bound = min(bound, objective) if sense == "min" else max(bound, objective)
+    solved = sparse.coo_array((n, m)) if answer.shares is None else answer.shares.tocoo()
+    served_pre = np.flatnonzero(pre)
+    shares = sparse.csr_array(
+        (
+            np.r_[solved.data, np.ones(served_pre.size)],
+            (np.r_[solved.row, served_pre], np.r_[solved.col, _first_column(a, unlimited_req)[served_pre]]),
+        ),
+        shape=(n, m),
+    )
+    x = np.zeros(m) if answer.x is None else answer.x
+    chosen = np.flatnonzero((x > 0.5) & ~req)
+    served = np.asarray(shares.multiply(w[:, None]).sum(axis=0)).ravel()
+    order = chosen[np.lexsort((chosen, -served[chosen]))]
+    share_row = np.asarray(shares.sum(axis=1)).ravel()
+    covered = np.flatnonzero(share_row > 1e-9)
+    assignment = np.full(n, -1, dtype=np.int64)
+    if shares.nnz:
+        best = shares.argmax(axis=1)
+        assignment[covered] = np.asarray(best).ravel()[covered]
+    clock.lap("report")
+    if not np.isfinite(bound):
+        bound = -np.inf if sense == "min" else np.inf
+    if status == "time_limit" and _gap(objective, bound) == 0.0:
+        status = "optimal"  # the relaxation's bound proves the plan
+    return SitingResult(
+        model=model_name,
+        status=status,
+        sense=sense,
+        sites=order.astype(np.int64),
+        marginal_gain=served[order],
+        fixed=np.flatnonzero(req).astype(np.int64),
+        objective=float(objective),
+        bound=float(bound),
+        gap=_gap(objective, bound),
+        cost=float(c[order].sum()),
+        covered=covered.astype(np.int64),
+        covered_weight=float((w * np.minimum(share_row, 1.0)).sum()),
+        uncoverable=reach.uncoverable,
+        uncoverable_reason=reach.reason,
+        assignment=assignment,
+        solve_time=clock.total(),
+        timings=MappingProxyType(dict(clock.timings)),
+        shares=shares,
+    )
+
+
+def _capacity_bound(problem: _Problem, rows: BoolArray, need: float) -> float:
+    """A lower bound on the cost of serving ``need`` weight of ``rows``: the fractional knapsack
+    of the sites' usable capacities (the least of the capacity and the weight within reach), the
+    cheapest per unit served first. 0 when a choosable site has no capacity."""
+    a, c, cap, req, exc = problem.a, problem.c, problem.cap, problem.req, problem.exc
+    usable = np.minimum(cap, problem.w[rows] @ a[np.flatnonzero(rows)])
+    need -= float(usable[req].sum())
+    free = ~req & ~exc & (usable > 0)
+    if need <= 0 or not np.isfinite(usable[free]).all():
+        return 0.0
+    order = np.flatnonzero(free)[np.argsort(c[free] / usable[free], kind="stable")]
+    filled = np.cumsum(usable[order])
+    k = int(np.searchsorted(filled, need))
+    if k >= order.size:
+        return np.inf  # the capacities cannot serve it all: no plan to bound
+    before = filled[k - 1] if k else 0.0
+    bound = float(c[order[:k]].sum() + c[order[k]] * (need - before) / usable[order[k]])
+    return float(np.ceil(bound - 1e-9)) if _integral(c) else bound
+
+
+def _first_column(a: sparse.csc_array, mask: BoolArray) -> IntArray:
+    """For each row, the lowest-index column in ``mask`` that covers it (-1: none)."""
+    coo = a[:, np.flatnonzero(mask)].tocoo()
+    first = np.full(a.shape[0], np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, coo.row, np.flatnonzero(mask)[coo.col])
+    first[first == np.iinfo(np.int64).max] = -1
+    return first
 
 
 def _group_sum(g: IntArray, w: FloatArray, mask: BoolArray, n_groups: int) -> FloatArray:

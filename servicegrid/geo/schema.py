@@ -393,7 +393,7 @@ LAYERS: dict[str, LayerSpec] = {
                 ColumnSpec(
                     "capacity",
                     "int",
-                    "Households the site can serve (blank: unlimited); plans report each site's load against it.",
+                    "Households the site can serve (blank: unlimited); a constraint of the covering plans.",
                     unit="households",
                     aliases=("容量", "服务户数"),
                     minimum=0,

@@ -119,24 +119,48 @@ def test_upgrade_or_build_reports_households_newly_covered_in_build_order():
     assert summary["gap"] == 0
 
 
-def test_each_site_reports_the_households_it_serves_against_its_capacity():
+def test_capacities_are_constraints_and_each_site_reports_its_load():
     layers = county()
+    free = plan(layers, model="set-cover").proposed_sites.set_index("site_id")
+    assert set(free.index) == {"F:F2", "C:P3"}  # P3 reaches C2 and C3: 600 households
+    assert free.loc["C:P3", "households_served"] == 600
+    assert not free["over_capacity"].any()  # no capacities given
+    # P3 can serve only 500: covering all takes P1 and P2 (170,000) rather than P3 and either
     layers["candidates"] = layers["candidates"].assign(capacity=[1000, 1000, 500])
     result = plan(layers, model="set-cover")
     proposed = result.proposed_sites.set_index("site_id")
-    # F2 is nearest for C1 (inside it); P3 for C2 and C3 (210 m from both gates): 600 > 500.
-    assert proposed.loc["F:F2", "households_served"] == 300
+    assert set(proposed.index) == {"F:F2", "C:P1", "C:P2"}
+    assert result.summary.iloc[0]["cost"] == 10_000 + 100_000 + 60_000
+    assert result.summary.iloc[0]["households_after"] == 1400
+    assert proposed.loc["C:P2", "households_served"] == 400
+    assert proposed.loc["C:P2", "capacity"] == 1000
     assert np.isnan(proposed.loc["F:F2", "capacity"])
-    assert not proposed.loc["F:F2", "over_capacity"]
-    assert proposed.loc["C:P3", "households_served"] == 200 + 400
-    assert proposed.loc["C:P3", "capacity"] == 500
-    assert proposed.loc["C:P3", "over_capacity"]
-    assert any("C:P3 (600 > 500)" in note for note in result.notes)
-    # with P1 and P2 open too, each compound goes to the site inside it and P3 keeps none
-    both = plan(layers, model="set-cover", require=["P1", "P2"]).proposed_sites.set_index("site_id")
-    assert both.loc["C:P1", "households_served"] == 200
-    assert both.loc["C:P2", "households_served"] == 400
-    assert "C:P3" not in both.index  # nothing left for it to cover
+    # one site: P3 serves 500 of the 600 households it reaches, split between C2 and C3
+    one = plan(layers, model="max-cover", p=1)
+    assert one.proposed_sites["site_id"].tolist() == ["C:P3"]
+    assert one.proposed_sites["households_served"].tolist() == [500]
+    assert one.summary.iloc[0]["households_after"] == 500 + 500
+    assert one.siting.shares is not None
+    # p-median does not take capacities: the plan says where it exceeds them
+    layers["candidates"] = layers["candidates"].assign(capacity=[1000, 100, 500])
+    median = plan(layers, model="p-median", p=1)
+    row = median.proposed_sites.set_index("site_id").loc["C:P2"]
+    assert row["households_served"] == 400
+    assert row["over_capacity"]
+    assert any("C:P2 (400 > 100); p-median does not take capacities" in n for n in median.notes)
+
+
+def test_capacities_that_cannot_serve_everyone_give_the_plan_serving_the_most():
+    layers = county()
+    layers["candidates"] = layers["candidates"].assign(capacity=[150, 300, 100])
+    result = plan(layers, model="set-cover")
+    # C2 (200) and C3 (400) can get at most 150 + 300 + 100 = 550 of their 600 households
+    summary = result.summary.iloc[0]
+    assert summary["households_after"] == 500 + 300 + 550
+    assert any("capacities leave 50 households within reach unserved" in n for n in result.notes)
+    target = plan(layers, model="upgrade-or-build", target=1.0)
+    assert target.summary.iloc[0]["households_after"] == 500 + 300 + 550
+    assert any("capacities keep 1 township(s) below the target" in n for n in target.notes)
 
 
 def test_max_cover_with_p_and_budget():

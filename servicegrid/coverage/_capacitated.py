@@ -1,0 +1,187 @@
+"""Covering with capacities: the integer program when sites can serve only so many households.
+
+A site with a capacity serves at most that much weight, so "within reach" no longer means
+"served". Each demand row's weight may be split between the open sites that reach it (the
+households of a compound can go to two stations); ``y[e]`` is the share of row ``i`` that site
+``j`` serves for each pair ``e = (i, j)`` within reach, and ``x[j]`` opens site ``j``::
+
+    Σ_j y[i, j] ≤ 1                 (= 1 when every row must be served)
+    y[i, j] ≤ x[j]                  (only open sites serve; the strong form, one row per pair)
+    Σ_i w[i] y[i, j] ≤ cap[j] x[j]  (for sites with a capacity)
+
+plus, as the question asks, a site count, a budget, or per-group targets on the served weight
+(with ``progress[g] ≤ target[g]`` counting each group only up to its target). The variables
+are as many as the pairs within reach, never demand × candidate. This module builds and solves
+that model; :mod:`servicegrid.coverage.siting` decides which question to ask and reads the
+answer. The reductions and heuristics of the uncapacitated models do not hold here (a site
+that covers more may serve less), so HiGHS solves the whole model, within the time limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+
+from servicegrid.coverage._highs import LinearModel, Outcome, solve
+
+__all__ = ["CapacitatedAnswer", "CapacitatedQuestion", "solve_capacitated"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+#: What to minimise: the cost of the open sites, or minus the served weight (each group's
+#: counted up to its target when targets are given).
+Minimise = Literal["cost", "unserved"]
+
+
+@dataclass(frozen=True)
+class CapacitatedQuestion:
+    """One capacitated covering problem.
+
+    ``a`` is the demand × candidate 0/1 matrix (CSC), ``w`` the weights, ``cost`` and ``cap``
+    per candidate (``inf``: no capacity). ``rows`` marks the demand rows in the model (the others
+    are served elsewhere or by no one). ``lower``/``upper`` bound each site's ``x`` (1/1 for
+    required sites, 0/0 for excluded ones). ``serve_all`` makes every row of the model fully
+    served. ``max_sites`` counts the sites with ``lower == 0``; ``budget`` caps their cost.
+    ``group``/``target``/``base`` give each row's group, each group's target weight and the
+    weight already served outside the model: with ``minimise="cost"`` every group must reach
+    its target, with ``"unserved"`` the served weight counts only up to it. ``served_floor``
+    asks for at least that served weight, each group's counted only up to its target (and
+    then no group has to reach it).
+    """
+
+    a: sparse.csc_array
+    w: FloatArray
+    cost: FloatArray
+    cap: FloatArray
+    rows: BoolArray
+    lower: FloatArray
+    upper: FloatArray
+    minimise: Minimise
+    serve_all: bool = False
+    max_sites: int | None = None
+    budget: float | None = None
+    group: IntArray | None = None
+    target: FloatArray | None = None
+    base: FloatArray | None = None
+    served_floor: float | None = None
+
+
+@dataclass(frozen=True)
+class CapacitatedAnswer:
+    """The solve: ``x`` per candidate and ``shares`` (demand × candidate) when a plan was found."""
+
+    outcome: Outcome
+    x: FloatArray | None
+    shares: sparse.csr_array | None
+    objective: float
+    bound: float
+
+
+def solve_capacitated(q: CapacitatedQuestion, *, time_limit: float, rel_gap: float) -> CapacitatedAnswer:
+    """Build the model of ``q`` (columns: sites, pairs, then group progress) and solve it."""
+    n, m = q.a.shape
+    coo = q.a.tocoo()
+    keep = q.rows[coo.row] & (q.upper[coo.col] > 0)
+    pair_row, pair_col = coo.row[keep].astype(np.int64), coo.col[keep].astype(np.int64)
+    e = pair_row.size
+    model_rows = np.flatnonzero(q.rows)
+    slot = np.full(n, -1, dtype=np.int64)
+    slot[model_rows] = np.arange(model_rows.size)
+    pair_w = q.w[pair_row]
+    group = np.zeros(n, dtype=np.int64) if q.group is None else q.group
+    target = np.zeros(0) if q.target is None else np.asarray(q.target, dtype=np.float64)
+    grouped = q.group is not None and q.target is not None
+    n_groups = target.size if grouped else 0
+    x_col, y_col, g_col = np.arange(m), m + np.arange(e), m + e + np.arange(n_groups)
+
+    blocks: list[tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray]] = []
+    n_rows = 0
+
+    def add(rows: IntArray, cols: IntArray, vals: FloatArray, lo: FloatArray, hi: FloatArray) -> None:
+        nonlocal n_rows
+        blocks.append((rows + n_rows, cols, vals, lo, hi))
+        n_rows += lo.size
+
+    k = model_rows.size
+    add(slot[pair_row], y_col, np.ones(e), np.full(k, 1.0 if q.serve_all else 0.0), np.ones(k))
+    pairs = np.arange(e)
+    add(
+        np.r_[pairs, pairs],
+        np.r_[y_col, x_col[pair_col]],
+        np.r_[np.ones(e), -np.ones(e)],
+        np.full(e, -np.inf),
+        np.zeros(e),
+    )
+    capped = np.flatnonzero(np.isfinite(q.cap) & (q.upper > 0))
+    cap_slot = np.full(m, -1, dtype=np.int64)
+    cap_slot[capped] = np.arange(capped.size)
+    on_capped = cap_slot[pair_col] >= 0
+    add(
+        np.r_[cap_slot[pair_col[on_capped]], np.arange(capped.size)],
+        np.r_[y_col[on_capped], x_col[capped]],
+        np.r_[pair_w[on_capped], -q.cap[capped]],
+        np.full(capped.size, -np.inf),
+        np.zeros(capped.size),
+    )
+    free = np.flatnonzero(q.lower < q.upper)
+    if q.max_sites is not None:
+        add(
+            np.zeros(free.size, dtype=np.int64),
+            free,
+            np.ones(free.size),
+            np.array([-np.inf]),
+            np.array([q.max_sites]),
+        )
+    if q.budget is not None:
+        add(
+            np.zeros(free.size, dtype=np.int64), free, q.cost[free], np.array([-np.inf]), np.array([q.budget])
+        )
+    progress_cost = np.zeros(n_groups)
+    if grouped:
+        base = np.zeros(n_groups) if q.base is None else q.base
+        # progress[g] - Σ w y over g's pairs ≤ base[g]
+        add(
+            np.r_[group[pair_row], np.arange(n_groups)],
+            np.r_[y_col, g_col],
+            np.r_[-pair_w, np.ones(n_groups)],
+            np.full(n_groups, -np.inf),
+            base,
+        )
+        progress_cost = -np.ones(n_groups)
+    if q.served_floor is not None:
+        cols, vals = (g_col, np.ones(n_groups)) if grouped else (y_col, pair_w)
+        add(np.zeros(cols.size, dtype=np.int64), cols, vals, np.array([q.served_floor]), np.array([np.inf]))
+
+    if q.minimise == "cost":
+        cost = np.r_[q.cost, np.zeros(e), np.zeros(n_groups)]
+    else:
+        cost = np.r_[np.zeros(m), np.zeros(e) if grouped else -pair_w, progress_cost]
+    g_lower = np.zeros(n_groups)
+    g_upper = target if grouped else np.zeros(0)
+    if grouped and q.minimise == "cost" and q.served_floor is None:
+        g_lower = g_upper.copy()  # every group reaches its target
+    rows, cols, vals, lo, hi = (np.concatenate(part) for part in zip(*blocks, strict=True))
+    model = LinearModel(
+        cost=cost,
+        lower=np.r_[q.lower, np.zeros(e), g_lower],
+        upper=np.r_[q.upper, np.ones(e), g_upper],
+        integer=np.r_[np.ones(m, dtype=bool), np.zeros(e + n_groups, dtype=bool)],
+        matrix=sparse.csc_array((vals, (rows, cols)), shape=(n_rows, m + e + n_groups)),
+        row_lower=lo,
+        row_upper=hi,
+    )
+    out = solve(model, time_limit=time_limit, rel_gap=rel_gap)
+    if out.x is None:
+        return CapacitatedAnswer(out.outcome, None, None, out.objective, out.bound)
+    x = np.round(out.x[:m])
+    share = np.clip(out.x[y_col], 0.0, 1.0)
+    share[share < 1e-9] = 0.0
+    shares = sparse.csr_array((share, (pair_row, pair_col)), shape=(n, m))
+    shares.eliminate_zeros()
+    return CapacitatedAnswer(out.outcome, x, shares, out.objective, out.bound)
