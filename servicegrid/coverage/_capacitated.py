@@ -14,7 +14,8 @@ plus, as the question asks, a site count, a budget, or per-group targets on the 
 are as many as the pairs within reach, never demand × candidate. This module builds and solves
 that model; :mod:`servicegrid.coverage.siting` decides which question to ask and reads the
 answer. The reductions and heuristics of the uncapacitated models do not hold here (a site
-that covers more may serve less), so HiGHS solves the whole model, within the time limit.
+that covers more may serve less), so HiGHS solves the whole model, within the time limit,
+started from a greedy plan where the question has no group targets.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from scipy import sparse
 
 from servicegrid.coverage._highs import LinearModel, Outcome, solve
 
-__all__ = ["CapacitatedAnswer", "CapacitatedQuestion", "solve_capacitated"]
+__all__ = ["CapacitatedAnswer", "CapacitatedQuestion", "build_model", "greedy_start", "solve_capacitated"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -74,17 +75,39 @@ class CapacitatedQuestion:
 
 @dataclass(frozen=True)
 class CapacitatedAnswer:
-    """The solve: ``x`` per candidate and ``shares`` (demand × candidate) when a plan was found."""
+    """The solve: ``x`` per candidate and ``shares`` (demand × candidate) when a plan was found,
+    and the model's whole ``point`` (a start for another question on the same model)."""
 
     outcome: Outcome
     x: FloatArray | None
     shares: sparse.csr_array | None
     objective: float
     bound: float
+    point: FloatArray | None = None
 
 
-def solve_capacitated(q: CapacitatedQuestion, *, time_limit: float, rel_gap: float) -> CapacitatedAnswer:
-    """Build the model of ``q`` (columns: sites, pairs, then group progress) and solve it."""
+def solve_capacitated(
+    q: CapacitatedQuestion, *, time_limit: float, rel_gap: float, start: FloatArray | None = None
+) -> CapacitatedAnswer:
+    """Solve the model of ``q``, started from ``start`` (a point of a question on the same
+    model that is feasible for this one) or else from the greedy plan when there is one."""
+    n, m = q.a.shape
+    model, pair_row, pair_col = build_model(q)
+    if start is None:
+        start = greedy_start(q, pair_row, pair_col)
+    out = solve(model, time_limit=time_limit, rel_gap=rel_gap, start=start)
+    if out.x is None:
+        return CapacitatedAnswer(out.outcome, None, None, out.objective, out.bound)
+    x = np.round(out.x[:m])
+    share = np.clip(out.x[m : m + pair_row.size], 0.0, 1.0)
+    share[share < 1e-9] = 0.0
+    shares = sparse.csr_array((share, (pair_row, pair_col)), shape=(n, m))
+    shares.eliminate_zeros()
+    return CapacitatedAnswer(out.outcome, x, shares, out.objective, out.bound, out.x)
+
+
+def build_model(q: CapacitatedQuestion) -> tuple[LinearModel, IntArray, IntArray]:
+    """The model of ``q`` (columns: sites, pairs, then group progress) and each pair's row and site."""
     n, m = q.a.shape
     coo = q.a.tocoo()
     keep = q.rows[coo.row] & (q.upper[coo.col] > 0)
@@ -176,12 +199,60 @@ def solve_capacitated(q: CapacitatedQuestion, *, time_limit: float, rel_gap: flo
         row_lower=lo,
         row_upper=hi,
     )
-    out = solve(model, time_limit=time_limit, rel_gap=rel_gap)
-    if out.x is None:
-        return CapacitatedAnswer(out.outcome, None, None, out.objective, out.bound)
-    x = np.round(out.x[:m])
-    share = np.clip(out.x[y_col], 0.0, 1.0)
-    share[share < 1e-9] = 0.0
-    shares = sparse.csr_array((share, (pair_row, pair_col)), shape=(n, m))
-    shares.eliminate_zeros()
-    return CapacitatedAnswer(out.outcome, x, shares, out.objective, out.bound)
+    return model, pair_row, pair_col
+
+
+def greedy_start(q: CapacitatedQuestion, pair_row: IntArray, pair_col: IntArray) -> FloatArray | None:
+    """A feasible point to start HiGHS from (sites, then pair shares), or None.
+
+    Required sites serve first; then, while the count, budget or unserved weight allow, the site
+    that can serve the most unserved weight within its capacity (per unit of cost when costs are
+    minimised) opens and takes the largest unserved rows in its reach until it is full. Only for
+    questions without group targets or a floor; None when every row must be served and the
+    greedy plan does not.
+    """
+    if q.target is not None or q.served_floor is not None:
+        return None
+    m = q.a.shape[1]
+    by_site = np.argsort(pair_col, kind="stable")
+    ptr = np.searchsorted(pair_col[by_site], np.arange(m + 1))
+    left = np.where(q.rows, q.w, 0.0)
+    room = q.cap.astype(np.float64, copy=True)
+    share = np.zeros(pair_row.size)
+    x = q.lower.astype(np.float64, copy=True)
+    tol = 1e-9 * max(float(left.sum()), 1.0)
+    options = np.bincount(pair_row, minlength=q.a.shape[0])
+
+    def serve(j: int) -> None:
+        pairs = by_site[ptr[j] : ptr[j + 1]]
+        # rows with the fewest other sites to turn to first, then the largest
+        pairs = pairs[np.lexsort((-left[pair_row[pairs]], options[pair_row[pairs]]))]
+        rows = pair_row[pairs]
+        want = left[rows]
+        before = np.r_[0.0, np.cumsum(want)[:-1]]
+        take = np.clip(room[j] - before, 0.0, want)
+        share[pairs] = take / q.w[rows]
+        left[rows] -= take
+        room[j] -= float(take.sum())
+
+    for j in np.flatnonzero(q.lower > 0):
+        serve(int(j))
+    choosable = q.lower < q.upper
+    opened, spent = 0, 0.0
+    while q.max_sites is None or opened < q.max_sites:
+        gain = np.minimum(np.bincount(pair_col, weights=left[pair_row], minlength=m), room)
+        gain[~choosable | (x > 0)] = 0.0
+        if q.budget is not None:
+            gain[q.cost > q.budget - spent + tol] = 0.0
+        if gain.max() <= tol:
+            break
+        per_cost = q.minimise == "cost" or q.max_sites is None
+        key = np.divide(gain, q.cost, out=np.full(m, np.inf), where=q.cost > 0) if per_cost else gain
+        j = int(np.argmax(np.where(gain > tol, key, -np.inf)))
+        x[j] = 1.0
+        opened += 1
+        spent += float(q.cost[j])
+        serve(j)
+    if q.serve_all and left[q.rows].sum() > tol:
+        return None
+    return np.r_[x, share]

@@ -1471,8 +1471,8 @@ def _capacitated(
         base=base,
     )
 
-    def run(q: CapacitatedQuestion) -> CapacitatedAnswer:
-        answer = solve_capacitated(q, time_limit=max(clock.left(), 1e-3), rel_gap=rel_gap)
+    def run(q: CapacitatedQuestion, start: FloatArray | None = None) -> CapacitatedAnswer:
+        answer = solve_capacitated(q, time_limit=max(clock.left(), 1e-3), rel_gap=rel_gap, start=start)
         clock.lap("solve")
         return answer
 
@@ -1481,7 +1481,7 @@ def _capacitated(
         if most.x is None:
             return most
         floor = -most.objective * (1 - 1e-9)
-        cheap = run(replace(q, minimise="cost", serve_all=False, served_floor=floor))
+        cheap = run(replace(q, minimise="cost", serve_all=False, served_floor=floor), start=most.point)
         return cheap if cheap.x is not None else most
 
     sense: Sense = "max" if model_name == "max_cover" or budget is not None else "min"

@@ -236,3 +236,39 @@ def test_a_tiny_time_limit_never_raises() -> None:
         if result.status == "time_limit":
             assert result.gap > 0
         assert result.shares is not None
+
+
+@fast
+@given(seed=seeds, question=st.sampled_from(["serve all", "sites", "budget"]))
+def test_the_greedy_start_is_a_feasible_point_of_the_model(seed: int, question: str) -> None:
+    from servicegrid.coverage._capacitated import CapacitatedQuestion, build_model, greedy_start
+
+    dense, w, cost, cap, _ = _instance(seed)
+    cap = np.where(np.isnan(cap), np.inf, cap)
+    rng = np.random.default_rng(seed)
+    required = rng.random(dense.shape[1]) < 0.2
+    a = sparse.csc_array(dense.astype(float))
+    q = CapacitatedQuestion(
+        a=a,
+        w=w,
+        cost=np.where(required, 0.0, cost),
+        cap=cap,
+        rows=dense.any(axis=1),
+        lower=required.astype(float),
+        upper=np.ones(dense.shape[1]),
+        minimise="cost" if question == "serve all" else "unserved",
+        serve_all=question == "serve all",
+        max_sites=2 if question == "sites" else None,
+        budget=6.0 if question == "budget" else None,
+    )
+    model, pair_row, pair_col = build_model(q)
+    start = greedy_start(q, pair_row, pair_col)
+    if start is None:  # only when the greedy plan cannot serve every row
+        assert question == "serve all"
+        return
+    assert np.all(start >= model.lower - 1e-9)
+    assert np.all(start <= model.upper + 1e-9)
+    activity = model.matrix @ start
+    assert np.all(activity >= model.row_lower - 1e-7)
+    assert np.all(activity <= model.row_upper + 1e-7)
+    assert np.array_equal(start[: dense.shape[1]], np.round(start[: dense.shape[1]]))
