@@ -59,7 +59,6 @@ __all__ = [
     "lagrangian_median",
     "lagrangian_set_cover",
     "max_cover_heuristic",
-    "max_cover_online_bound",
     "median_build_order",
     "median_cost",
     "prune_set_cover",
@@ -208,29 +207,6 @@ def greedy_max_cover(
     return picks
 
 
-def max_cover_online_bound(
-    inc: Incidence,
-    w: FloatArray,
-    chosen: IntArray,
-    *,
-    p: int | None,
-    cost: FloatArray | None = None,
-    budget: float | None = None,
-) -> float:
-    """An upper bound on the most weight any plan covers, from one plan's marginal gains.
-
-    Coverage is submodular, so the optimum is at most the plan's value plus the best marginal
-    gains of sites added to it: the ``p`` largest, or under a budget the fractional knapsack of
-    gains against costs (the tighter of the two when both apply).
-    """
-    is_open = np.zeros(inc.n_cols, dtype=bool)
-    is_open[chosen] = True
-    uncovered = inc.open_count(is_open) == 0
-    gains = inc.col_weight(np.where(uncovered, w, 0.0))
-    gains[is_open] = 0.0
-    return _online_bound(float(w[~uncovered].sum()), gains, float(w.sum()), p=p, cost=cost, budget=budget)
-
-
 def _online_bound(
     value: float,
     gains: FloatArray,
@@ -240,7 +216,13 @@ def _online_bound(
     cost: FloatArray | None,
     budget: float | None,
 ) -> float:
-    """``value`` plus the best ``p`` marginal gains (or their fractional knapsack), capped at ``total``."""
+    """An upper bound on the most weight any plan covers, from one plan's ``value`` and the
+    marginal ``gains`` of the sites it leaves closed.
+
+    Coverage is submodular, so the optimum is at most the plan's value plus the best marginal
+    gains: the ``p`` largest, or under a budget the fractional knapsack of gains against costs
+    (the tighter of the two when both apply); never more than ``total``.
+    """
     bounds = [total]
     if p is not None:
         k = min(p, gains.size)
@@ -552,7 +534,7 @@ def max_cover_heuristic(
     With a site count alone the greedy makes the best improving swap after each pick (a light
     form of greedy adding with substitution, which lands in better local optima than plain
     greedy at the cost of about one move per pick); under a budget it is the ratio greedy of
-    :func:`greedy_max_cover`. The bound is :func:`max_cover_online_bound` of the plan returned.
+    :func:`greedy_max_cover`. The bound is :func:`_online_bound` of the plan returned.
     Every step is a fixed number of moves, so the plan does not depend on the machine's speed
     unless ``deadline`` cuts the search short.
     """
