@@ -74,7 +74,7 @@ def main() -> None:
         ws = read_workspace(path)
         t_read = time.perf_counter() - t
         t = time.perf_counter()
-        filled, _ = fill_parent_ids(ws)
+        filled = fill_parent_ids(ws).workspace
         t_fill = time.perf_counter() - t
         t = time.perf_counter()
         report = validate_workspace(filled)

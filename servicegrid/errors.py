@@ -15,6 +15,7 @@ __all__ = [
     "NetworkError",
     "ServiceGridError",
     "StandardsError",
+    "WorkspaceErrors",
 ]
 
 
@@ -58,6 +59,23 @@ class StandardsError(ServiceGridError, ValueError):
 
 class NetworkError(ServiceGridError, ValueError):
     """A walking network that is empty, corrupt or does not overlap the planning area."""
+
+
+class WorkspaceErrors(ServiceGridError, ValueError):
+    """A workspace with errors that a stage refuses to run on; ``findings`` lists every problem.
+
+    The findings are a frame with one row per problem (severity, layer, id, row, field, check,
+    message), the same that ``servicegrid validate`` prints.
+    """
+
+    def __init__(self, findings: object, *, source: str | PathLike[str] | None = None) -> None:
+        self.findings = findings
+        self.source = None if source is None else str(source)
+        errors = int((findings["severity"] == "error").sum())  # type: ignore[index]
+        where = f"{self.source}: " if self.source else ""
+        super().__init__(
+            f"{where}the workspace has {errors} error(s); fix them (see 'servicegrid validate') and run again"
+        )
 
 
 def _locate(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# The command line's tables wrap at the terminal width: wide enough that a message is one line.
+os.environ["COLUMNS"] = "250"
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

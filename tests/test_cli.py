@@ -141,7 +141,11 @@ def test_audit_command_writes_workbooks_and_refuses_unknown_tiers(tmp_path):
     write_layers(path, layers)
     result = invoke("audit", path, "--out", tmp_path / "audit2")
     assert result.exit_code == 1
-    assert "unknown tier '太空站' for facility F2" in result.output
+    assert (
+        "│ error    │ facilities │ F2 │ 2   │ tier  │ tier '太空站' is not a known value; accepted:"
+        in result.output
+    )
+    assert "the workspace has 1 error(s)" in result.output
     assert not (tmp_path / "audit2").exists()
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .workspace import Workspace
 
-__all__ = ["PARENT_LINKS", "ParentLink", "containing_parent_ids", "fill_parent_ids"]
+__all__ = ["PARENT_LINKS", "FilledParents", "ParentLink", "containing_parent_ids", "fill_parent_ids"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,16 @@ PARENT_LINKS: tuple[ParentLink, ...] = (
 )
 
 
-def fill_parent_ids(workspace: Workspace) -> tuple[Workspace, list[str]]:
+@dataclass(frozen=True)
+class FilledParents:
+    """A workspace with its blank parent ids filled, a note per filled column, the layers changed."""
+
+    workspace: Workspace
+    notes: tuple[str, ...]
+    changed: frozenset[str]
+
+
+def fill_parent_ids(workspace: Workspace) -> FilledParents:
     """``workspace`` with blank parent ids filled by spatial join, and a note per filled column.
 
     Joins run in the workspace's metric CRS. A facility's township comes from its village when
@@ -56,15 +65,16 @@ def fill_parent_ids(workspace: Workspace) -> tuple[Workspace, list[str]]:
 
     Examples
     --------
-    >>> ws, notes = fill_parent_ids(ws)   # doctest: +SKIP
-    >>> notes[0]                          # doctest: +SKIP
+    >>> filled = fill_parent_ids(ws)   # doctest: +SKIP
+    >>> filled.notes[0]                # doctest: +SKIP
     'compounds.village_id: 512 filled by spatial join, 3 outside every villages polygon'
     """
     if not workspace.layers:
-        return workspace, []
+        return FilledParents(workspace, (), frozenset())
     crs = workspace.metric_crs
     layers = dict(workspace.layers)
     notes: list[str] = []
+    changed: set[str] = set()
     for link in PARENT_LINKS:
         child = layers.get(link.layer)
         parent = layers.get(link.parent)
@@ -75,6 +85,7 @@ def fill_parent_ids(workspace: Workspace) -> tuple[Workspace, list[str]]:
         if renamed:
             notes.append(f"{link.layer}.{link.column}: {renamed} {link.parent} name(s) replaced by their ids")
             layers[link.layer] = child = child.assign(**{link.column: values})
+            changed.add(link.layer)
         blank = values.isna() | (values.astype("string").str.strip() == "")
         via_village = 0
         if link == ParentLink("facilities", "township_id", "townships") and "village_id" in child:
@@ -85,6 +96,7 @@ def fill_parent_ids(workspace: Workspace) -> tuple[Workspace, list[str]]:
             if via_village:
                 layers[link.layer] = child.assign(**{link.column: values})
                 notes.append(f"{link.layer}.{link.column}: {via_village} filled from their village")
+                changed.add(link.layer)
             continue
         todo = child.loc[blank.to_numpy()]
         found = containing_parent_ids(
@@ -93,14 +105,17 @@ def fill_parent_ids(workspace: Workspace) -> tuple[Workspace, list[str]]:
         values = values.astype("string").copy()
         values.loc[found.index] = found
         layers[link.layer] = child.assign(**{link.column: values})
+        changed.add(link.layer)
         filled = int(found.notna().sum())
         missing = int(blank.sum()) - filled
         note = f"{link.layer}.{link.column}: {filled} filled by spatial join"
         if missing and link.column != "compound_id":
             note += f", {missing} outside every {link.parent} polygon"
+        elif not filled:
+            continue  # a facility outside every compound is the rule, not news
         notes.append(note)
         logger.info(note)
-    return workspace.with_layers(**layers), notes
+    return FilledParents(workspace.with_layers(**layers), tuple(notes), frozenset(changed))
 
 
 def _names_to_ids(values: pd.Series, parent: gpd.GeoDataFrame) -> tuple[pd.Series, int]:

@@ -1,20 +1,17 @@
 """The workspace data model: the standard layers, their columns, units and accepted aliases.
 
-Every reader ends by passing its frame through :func:`conform`, which renames Chinese and
-English aliases to the canonical column names, coerces each column to its type and names the
-row of any value that cannot be read. ``docs/data-model.md`` documents the same tables for
-people; the tests check that the two agree.
+Every layer passes through :func:`servicegrid.geo.conform.conform_layer`, which renames
+Chinese and English aliases to the canonical column names and reads each column as its kind;
+enumerated columns name their vocabulary (:mod:`servicegrid.geo.vocabularies`).
+``docs/data-model.md`` documents the same tables for people; the tests check that the two agree.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -24,12 +21,9 @@ __all__ = [
     "LAYER_ALIASES",
     "ColumnSpec",
     "LayerSpec",
-    "conform",
+    "columns_by_kind",
     "layer_spec",
-    "parse_bool",
-    "parse_number",
-    "split_list",
-    "village_kind",
+    "missing_required",
 ]
 
 Kind = Literal["str", "int", "float", "bool", "list"]
@@ -49,6 +43,7 @@ class ColumnSpec:
     references: str | None = None  # layer whose ``id`` this column points to
     minimum: float | None = None
     maximum: float | None = None
+    vocabulary: str | None = None  # name of the vocabulary of an enumerated column
 
 
 @dataclass(frozen=True)
@@ -137,7 +132,13 @@ LAYERS: dict[str, LayerSpec] = {
             (
                 _id(),
                 _name("乡镇名称", "街道名称", "乡镇", "乡", "街道", "乡镇街道"),
-                ColumnSpec("kind", "str", "'town' (乡镇) or 'street' (街道).", aliases=("类型", "类别")),
+                ColumnSpec(
+                    "kind",
+                    "str",
+                    "'town' (乡镇) or 'street' (街道).",
+                    aliases=("类型", "类别"),
+                    vocabulary="township_kind",
+                ),
                 ColumnSpec(
                     "code",
                     "str",
@@ -156,7 +157,11 @@ LAYERS: dict[str, LayerSpec] = {
                 _name("村名", "社区名称", "村名称", "村", "社区", "行政村", "村社区"),
                 _TOWNSHIP_ID,
                 ColumnSpec(
-                    "kind", "str", "'village' (行政村) or 'community' (社区).", aliases=("类型", "类别")
+                    "kind",
+                    "str",
+                    "'village' (行政村) or 'community' (社区); blank: a community when the name ends in 社区 or 居委会.",
+                    aliases=("类型", "类别"),
+                    vocabulary="village_kind",
                 ),
                 _HOUSEHOLDS,
                 _POPULATION,
@@ -179,8 +184,9 @@ LAYERS: dict[str, LayerSpec] = {
                 ColumnSpec(
                     "kind",
                     "str",
-                    "'ordinary' (综合/普通网格) or 'dedicated' (专属网格).",
+                    "'ordinary' (综合/普通网格, the default) or 'dedicated' (专属网格).",
                     aliases=("类型", "网格类型"),
+                    vocabulary="grid_kind",
                 ),
                 _HOUSEHOLDS,
                 _POPULATION,
@@ -249,12 +255,14 @@ LAYERS: dict[str, LayerSpec] = {
                     "compound_station, activity_room, courier_station (or its Chinese name).",
                     aliases=("层级", "级别", "类型", "类别", "阵地类型"),
                     required=True,
+                    vocabulary="tier",
                 ),
                 ColumnSpec(
                     "status",
                     "str",
-                    "'existing' (default), 'planned' or 'closed'.",
-                    aliases=("状态", "建设状态"),
+                    "'existing' (the default), 'planned', 'suspended' (temporarily out of service) or 'closed'.",
+                    aliases=("状态", "建设状态", "运行状态", "使用状态"),
+                    vocabulary="facility_status",
                 ),
                 _TOWNSHIP_ID,
                 _VILLAGE_ID,
@@ -381,7 +389,13 @@ LAYERS: dict[str, LayerSpec] = {
                 ColumnSpec(
                     "kind", "str", "What the site is (vacant public room, rental, …).", aliases=("类型",)
                 ),
-                ColumnSpec("tier", "str", "Tier the site could host (blank: any).", aliases=("层级",)),
+                ColumnSpec(
+                    "tier",
+                    "str",
+                    "Tier the site could host (blank: any).",
+                    aliases=("层级",),
+                    vocabulary="tier",
+                ),
                 ColumnSpec(
                     "cost",
                     "float",
@@ -398,7 +412,13 @@ LAYERS: dict[str, LayerSpec] = {
                     aliases=("容量", "服务户数"),
                     minimum=0,
                 ),
-                ColumnSpec("decision", "str", "'required', 'excluded' or blank.", aliases=("决定", "必选")),
+                ColumnSpec(
+                    "decision",
+                    "str",
+                    "'required', 'excluded' or blank.",
+                    aliases=("决定", "必选"),
+                    vocabulary="candidate_decision",
+                ),
             ),
             aliases=("候选点", "候选", "candidate"),
         ),
@@ -409,13 +429,6 @@ LAYER_ALIASES: dict[str, str] = {
     alias.casefold(): spec.name for spec in LAYERS.values() for alias in (spec.name, *spec.aliases)
 }
 
-_LIST_SPLIT = re.compile(r"(?:\s*[;；、,，|]\s*)+")
-_TRUE = {"1", "y", "yes", "true", "t", "是", "有", "√", "✓", "✔", "对"}
-_FALSE = {"0", "n", "no", "false", "f", "否", "无", "没有", "×", "✗", "x", "-"}
-_NUMBER = re.compile(
-    r"^\s*([-+]?\d+(?:\.\d*)?|[-+]?\.\d+)\s*(?:m2|m²|㎡|平方米|平米|平|户|人|元|万元)?\s*$", re.I
-)
-
 
 def layer_spec(name: str) -> LayerSpec:
     """The spec of layer ``name`` (canonical name or an alias such as 小区)."""
@@ -425,158 +438,6 @@ def layer_spec(name: str) -> LayerSpec:
         msg = f"unknown layer '{name}'; the workspace layers are: {known}"
         raise InputError(msg)
     return LAYERS[key]
-
-
-def _norm_header(text: object) -> str:
-    return re.sub(r"[\s_\-()（）]", "", str(text)).casefold()
-
-
-def rename_aliases(frame: pd.DataFrame, spec: LayerSpec) -> pd.DataFrame:
-    """``frame`` with alias headers renamed to canonical names; unknown columns kept as they are.
-
-    A canonical name already present wins over an alias, and the first alias wins over later ones.
-    """
-    wanted: dict[str, str] = {}
-    for col in spec.columns:
-        for alias in (col.name, *col.aliases):
-            wanted.setdefault(_norm_header(alias), col.name)
-    renames: dict[str, str] = {}
-    taken = {c for c in frame.columns if c in spec.column_names}
-    for column in frame.columns:
-        if column == "geometry" or column in taken:
-            continue
-        target = wanted.get(_norm_header(column))
-        if target and target not in taken:
-            renames[column] = target
-            taken.add(target)
-    return frame.rename(columns=renames)
-
-
-def parse_number(
-    values: pd.Series, *, source: str | None, layer: str, field: str, header: str | None = None
-) -> pd.Series:
-    """Numbers from a column that may hold text such as '300平方米' or '1,200'.
-
-    Raises
-    ------
-    InputError
-        Naming the first row whose value is not a number.
-    """
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return values.astype(float)
-    text = values.astype("string").str.replace(",", "", regex=False).str.strip()
-    blank = text.isna() | (text == "")
-    match = text.str.extract(_NUMBER, expand=False)
-    bad = ~blank & match.isna()
-    if bad.any():
-        pos = int(np.flatnonzero(bad.to_numpy())[0])
-        msg = f"{values.iloc[pos]!r} is not a number ({int(bad.sum())} such value(s) in this column)"
-        raise InputError(
-            msg, source=source, layer=layer, row=_row_label(values, pos), field=field, header=header
-        )
-    number = pd.to_numeric(match, errors="coerce")
-    # '万元' means ten thousand yuan: keep costs in yuan.
-    wan = text.str.contains("万元", regex=False, na=False)
-    return number.where(~wan, number * 10_000).astype(float)
-
-
-def parse_bool(
-    values: pd.Series, *, source: str | None, layer: str, field: str, header: str | None = None
-) -> pd.Series:
-    """Booleans from 是/否, 有/无, Y/N, 1/0, true/false (blank stays missing)."""
-    if pd.api.types.is_bool_dtype(values):
-        return values.astype("boolean")
-    text = values.astype("string").str.strip().str.casefold()
-    blank = text.isna() | (text == "")
-    is_true = text.isin(_TRUE)
-    is_false = text.isin(_FALSE)
-    bad = ~blank & ~is_true & ~is_false
-    if bad.any():
-        pos = int(np.flatnonzero(bad.to_numpy())[0])
-        msg = f"{values.iloc[pos]!r} is not yes/no (use 是/否, 有/无, Y/N, 1/0)"
-        raise InputError(
-            msg, source=source, layer=layer, row=_row_label(values, pos), field=field, header=header
-        )
-    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
-    out[is_true.fillna(False).to_numpy()] = True
-    out[is_false.fillna(False).to_numpy()] = False
-    return out
-
-
-def split_list(values: pd.Series) -> pd.Series:
-    """Normalised list text: entries separated by '; ' whatever the separators were.
-
-    '/' is not a separator: labels such as 有党务(村/居务)公开栏 contain it.
-    """
-    text = (
-        values.astype("string")
-        .str.replace(_LIST_SPLIT, "; ", regex=True)
-        .str.strip()
-        .str.strip(";")
-        .str.strip()
-    )
-    return text.replace("", pd.NA)
-
-
-def _row_label(values: pd.Series, pos: int) -> int:
-    """1-based data row number as a spreadsheet user counts it (header excluded)."""
-    return pos + 1
-
-
-def conform(
-    frame: gpd.GeoDataFrame,
-    layer: str,
-    *,
-    source: str | None = None,
-    id_prefix: str | None = None,
-) -> gpd.GeoDataFrame:
-    """``frame`` with canonical column names and types for ``layer``.
-
-    Alias headers are renamed, numbers and yes/no values parsed, list columns normalised,
-    missing optional columns added as blanks, and a missing ``id`` generated from the row order
-    (``<id_prefix><row>``). Columns the data model does not know are kept unchanged.
-
-    Raises
-    ------
-    InputError
-        Naming the source, layer, row and field of the first value that cannot be read.
-    """
-    spec = layer_spec(layer)
-    renamed = rename_aliases(frame, spec)
-    header = dict(zip(renamed.columns, frame.columns, strict=True))
-    frame = renamed
-    columns: dict[str, pd.Series] = {}
-    for col in spec.columns:
-        if col.name not in frame.columns:
-            continue
-        values = frame[col.name]
-        where = {"source": source, "layer": spec.name, "field": col.name, "header": header[col.name]}
-        if col.kind in ("int", "float"):
-            number = parse_number(values, **where)
-            columns[col.name] = number.round().astype("Int64") if col.kind == "int" else number
-        elif col.kind == "bool":
-            columns[col.name] = parse_bool(values, **where)
-        elif col.kind == "list":
-            columns[col.name] = split_list(values)
-        else:
-            columns[col.name] = _as_text(values)
-    out = frame.assign(**columns)
-    if "id" not in out.columns or out["id"].isna().all():
-        prefix = id_prefix if id_prefix is not None else f"{spec.name[:1].upper()}"
-        out["id"] = pd.array([f"{prefix}{i + 1}" for i in range(len(out))], dtype="string")
-    ordered = [c for c in spec.column_names if c in out.columns]
-    rest = [c for c in out.columns if c not in ordered and c != out.geometry.name]
-    return out[[*ordered, *rest, out.geometry.name]]
-
-
-def _as_text(values: pd.Series) -> pd.Series:
-    """Text with integral floats shown without '.0' (ids read from Excel come as 101.0)."""
-    if pd.api.types.is_float_dtype(values):
-        whole = values.notna() & (values == np.floor(values))
-        text = values.astype("string")
-        text[whole.to_numpy()] = values[whole].astype("int64").astype("string")
-        return text.str.strip()
-    return values.astype("string").str.strip().replace("", pd.NA)
 
 
 def missing_required(frame: pd.DataFrame, layer: str) -> list[str]:
@@ -590,25 +451,20 @@ def columns_by_kind(layer: str, kinds: Iterable[Kind]) -> list[str]:
     return [c.name for c in layer_spec(layer).columns if c.kind in kinds]
 
 
-_COMMUNITY_KINDS = ("community", "社区", "urban", "城市社区", "居委会", "居民委员会")
+_MOVED = {
+    "conform": "conform",
+    "parse_bool": "conform",
+    "parse_number": "conform",
+    "rename_aliases": "conform",
+    "split_list": "conform",
+    "village_kind": "vocabularies",
+}
 
 
-def village_kind(villages: pd.DataFrame) -> pd.Series:
-    """'community' (urban 社区) or 'village' (rural 行政村) per village.
+def __getattr__(name: str) -> object:
+    # Until every module imports them from their own modules: these used to live here.
+    if name in _MOVED:
+        import importlib
 
-    The ``kind`` column decides; where it is blank, a name ending in 社区 or 居委会 makes a community.
-    """
-    name = (
-        villages["name"].astype("string")
-        if "name" in villages.columns
-        else pd.Series(pd.NA, index=villages.index)
-    )
-    by_name = (name.str.endswith("社区") | name.str.endswith("居委会")).fillna(False).to_numpy(dtype=bool)
-    if "kind" in villages.columns:
-        kind = villages["kind"].astype("string").str.strip().str.casefold()
-        community = kind.isin(_COMMUNITY_KINDS).fillna(False).to_numpy(dtype=bool) | (
-            kind.isna().to_numpy() & by_name
-        )
-    else:
-        community = by_name
-    return pd.Series(np.where(community, "community", "village"), index=villages.index, name="kind")
+        return getattr(importlib.import_module(f"{__package__}.{_MOVED[name]}"), name)
+    raise AttributeError(name)

@@ -8,29 +8,28 @@ run on it. Errors make ``servicegrid validate`` exit non-zero; warnings do not.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from ..errors import InputError
+from .conform import conform_layer, rename_aliases
 from .crs import in_china
-from .hierarchy import PARENT_LINKS
-from .schema import LAYERS, conform
+from .findings import FINDING_COLUMNS, concat_findings, count_errors, findings_json, no_findings
+from .findings import findings as _findings
+from .hierarchy import PARENT_LINKS, fill_parent_ids
+from .schema import LAYERS
+from .vocabularies import Vocabulary
 from .workspace import Workspace
 
-__all__ = ["FINDING_COLUMNS", "ValidationReport", "validate_workspace"]
+__all__ = ["FINDING_COLUMNS", "ValidationReport", "gcj_offset_findings", "validate_workspace"]
 
 logger = logging.getLogger(__name__)
 
-Severity = Literal["error", "warning", "info"]
-FINDING_COLUMNS = ["severity", "layer", "id", "row", "field", "check", "message"]
 DEMAND_LAYERS = ("compounds", "settlements", "villages", "grids")
 POLYGON_LAYERS = ("townships", "villages", "grids", "microgrids", "compounds")
 
@@ -47,15 +46,17 @@ GCJ_MIN_OFFSET_M = 50.0  # median distance to the roads below which data are tak
 
 @dataclass(frozen=True)
 class ValidationReport:
-    """Findings of :func:`validate_workspace` and the workspace with safe repairs applied."""
+    """Findings of :func:`validate_workspace` and the workspace conformed, with parent ids filled
+    and safe repairs applied; ``notes`` says what was filled in."""
 
     findings: pd.DataFrame
     workspace: Workspace
+    notes: tuple[str, ...] = ()
 
     @property
     def errors(self) -> int:
         """Number of error findings."""
-        return int((self.findings["severity"] == "error").sum())
+        return count_errors(self.findings)
 
     @property
     def warnings(self) -> int:
@@ -69,44 +70,10 @@ class ValidationReport:
 
     def to_json(self) -> str:
         """The findings as a JSON document (UTF-8, Chinese kept readable)."""
-        records = self.findings.astype(object).where(self.findings.notna(), None).to_dict("records")
-        payload = {"errors": self.errors, "warnings": self.warnings, "findings": records}
-        return json.dumps(payload, ensure_ascii=False, indent=2)
+        return findings_json(self.findings)
 
 
-def _findings(
-    severity: Severity,
-    layer: str,
-    check: str,
-    message: Iterable[str] | str,
-    *,
-    ids: Iterable[object] | None = None,
-    rows: Iterable[int] | None = None,
-    field: str | None = None,
-) -> pd.DataFrame:
-    """A findings frame; scalars are broadcast over the rows."""
-    messages = [message] if isinstance(message, str) else list(message)
-    ids_list = list(ids) if ids is not None else [None] * len(messages)
-    rows_list = list(rows) if rows is not None else [None] * len(messages)
-    n = max(len(messages), len(ids_list))
-    if len(messages) == 1 and n > 1:
-        messages = messages * n
-    return pd.DataFrame(
-        {
-            "severity": severity,
-            "layer": layer,
-            "id": pd.array([None if i is None or pd.isna(i) else str(i) for i in ids_list], dtype="string"),
-            "row": pd.array(rows_list, dtype="Int64"),
-            "field": field,
-            "check": check,
-            "message": messages,
-        },
-        index=range(n),
-    )
-
-
-def _no_findings() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="string") for c in FINDING_COLUMNS})
+_no_findings = no_findings
 
 
 def _ids(frame: gpd.GeoDataFrame) -> pd.Series:
@@ -115,40 +82,48 @@ def _ids(frame: gpd.GeoDataFrame) -> pd.Series:
     return pd.Series(pd.NA, index=range(len(frame)), dtype="string")
 
 
-TierResolver = Callable[[pd.Series], pd.Series]
-
-
 def validate_workspace(
     workspace: Workspace,
     *,
-    tier_resolver: TierResolver | None = None,
+    vocabularies: Mapping[str, Vocabulary] | None = None,
     paths: gpd.GeoSeries | None = None,
+    fill_parents: bool = True,
 ) -> ValidationReport:
-    """Run every check on ``workspace`` and collect all findings.
+    """Conform ``workspace``, fill its blank parent ids, run every check and collect all findings.
 
     Parameters
     ----------
     workspace
-        The workspace to check (layers in WGS-84).
-    tier_resolver
-        Maps tier labels to the standards preset's tier ids, missing where unknown; facilities
-        with a tier it does not know are reported. ``None`` skips the check.
+        The workspace to check (layers in WGS-84), conformed here if it is not yet.
+    vocabularies
+        Vocabularies beyond the data model's own, by name; the standards preset gives ``tier``,
+        so that facilities and candidates with a tier it does not know are reported. Without
+        it tiers are not checked.
     paths
         Walking paths (any CRS) to test point layers against for a GCJ-02 offset, e.g. the edges
         of the walking network; default: the workspace's ``roads`` layer.
+    fill_parents
+        Fill blank parent ids by spatial join (:func:`~servicegrid.geo.hierarchy.fill_parent_ids`)
+        before the checks that use them.
 
     Returns
     -------
     ValidationReport
-        Findings sorted errors first, and the workspace with invalid geometries repaired.
+        Findings sorted errors first, and the workspace conformed, with parent ids filled and
+        invalid geometries repaired.
     """
-    found: list[pd.DataFrame] = [_check_required_layers(workspace)]
+    found: list[pd.DataFrame] = [_check_settings(workspace), _check_required_layers(workspace)]
     layers: dict[str, gpd.GeoDataFrame] = {}
     for name, raw in workspace.layers.items():
-        frame, problems = _conform_and_repair(name, raw.reset_index(drop=True))
+        frame, problems = _conform_and_repair(name, raw.reset_index(drop=True), vocabularies)
         layers[name] = frame
         found.extend(problems)
     repaired = workspace.with_layers(**layers)
+    notes: tuple[str, ...] = ()
+    if fill_parents:
+        filled = fill_parent_ids(repaired)
+        repaired, notes = filled.workspace, filled.notes
+        layers = dict(repaired.layers)
     placed = {name: frame[_placeable(frame)] for name, frame in layers.items()}
     placed = {name: frame for name, frame in placed.items() if len(frame)}
     if placed:
@@ -163,12 +138,19 @@ def validate_workspace(
         roads = paths if paths is not None else placed.get("roads", gpd.GeoSeries([], crs=4326)).geometry
         found.append(_check_gcj_offset(placed, roads, crs=crs))
         found.append(_check_codes(layers))
-        if tier_resolver is not None and "facilities" in layers:
-            found.append(_check_tiers(layers["facilities"], tier_resolver))
-    findings = pd.concat([_no_findings(), *(f for f in found if len(f))], ignore_index=True)
-    order = findings["severity"].map({"error": 0, "warning": 1, "info": 2})
-    findings = findings.assign(_o=order).sort_values(["_o", "layer", "row"], kind="stable").drop(columns="_o")
-    return ValidationReport(findings.reset_index(drop=True), repaired)
+    return ValidationReport(concat_findings(found), repaired, notes)
+
+
+def _check_settings(workspace: Workspace) -> pd.DataFrame:
+    if not workspace.settings_problems:
+        return no_findings()
+    keys, messages = zip(*sorted(workspace.settings_problems), strict=True)
+    return concat_findings(
+        _findings(
+            "error", "servicegrid_settings", "invalid_setting", f"{message}; the default is used", field=key
+        )
+        for key, message in zip(keys, messages, strict=True)
+    )
 
 
 def _check_required_layers(workspace: Workspace) -> pd.DataFrame:
@@ -195,18 +177,14 @@ def _check_required_layers(workspace: Workspace) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True) if out else _no_findings()
 
 
-def _conform_and_repair(name: str, frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[pd.DataFrame]]:
+def _conform_and_repair(
+    name: str, frame: gpd.GeoDataFrame, vocabularies: Mapping[str, Vocabulary] | None
+) -> tuple[gpd.GeoDataFrame, list[pd.DataFrame]]:
     """Types, required columns, geometry problems, ids, value ranges and swapped coordinates."""
     spec = LAYERS[name]
-    problems: list[pd.DataFrame] = []
-    try:
-        frame = conform(frame, name)
-    except InputError as exc:
-        problems.append(
-            _findings(
-                "error", name, "wrong_type", exc.detail, rows=[exc.row] if exc.row else None, field=exc.field
-            )
-        )
+    conformed = conform_layer(frame, name, vocabularies=vocabularies)
+    problems: list[pd.DataFrame] = [conformed.findings, _check_blank_required(name, frame, conformed.frame)]
+    frame = conformed.frame
     for col in spec.columns:
         if col.required and col.name not in frame.columns:
             problems.append(
@@ -327,6 +305,30 @@ def _conform_and_repair(name: str, frame: gpd.GeoDataFrame) -> tuple[gpd.GeoData
     problems.extend(_check_ranges(name, frame, ids, rows))
     problems.append(_check_swapped(name, frame, ids, rows, ~empty))
     return frame, problems
+
+
+def _check_blank_required(name: str, raw: pd.DataFrame, frame: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Required values (other than ids, checked apart) left blank in the source."""
+    renamed = rename_aliases(raw, LAYERS[name])
+    out = []
+    for col in LAYERS[name].columns:
+        if not col.required or col.name == "id" or col.name not in renamed.columns:
+            continue
+        text = renamed[col.name].astype("string").str.strip()
+        blank = (text.isna() | (text == "")).to_numpy()
+        if blank.any():
+            out.append(
+                _findings(
+                    "error",
+                    name,
+                    "missing_value",
+                    f"the {col.name} is blank; every {name[:-1]} needs one",
+                    ids=_ids(frame)[blank],
+                    rows=np.flatnonzero(blank) + 1,
+                    field=col.name,
+                )
+            )
+    return concat_findings(out)
 
 
 def _placeable(frame: gpd.GeoDataFrame) -> np.ndarray:
@@ -620,6 +622,15 @@ def _check_outside_area(metric: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
     )
 
 
+def gcj_offset_findings(workspace: Workspace, paths: gpd.GeoSeries) -> pd.DataFrame:
+    """Point layers of ``workspace`` that sit a systematic GCJ-02 offset away from ``paths``."""
+    placed = {name: frame[_placeable(frame)] for name, frame in workspace.layers.items() if len(frame)}
+    placed = {name: frame for name, frame in placed.items() if len(frame)}
+    if not placed:
+        return no_findings()
+    return _check_gcj_offset(placed, paths, crs=Workspace(None, placed).metric_crs)
+
+
 def _check_gcj_offset(
     layers: dict[str, gpd.GeoDataFrame], roads: gpd.GeoSeries, *, crs: object
 ) -> pd.DataFrame:
@@ -691,25 +702,4 @@ def _check_codes(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
         ids=_ids(villages)[bad],
         rows=np.flatnonzero(bad) + 1,
         field="code",
-    )
-
-
-def _check_tiers(facilities: gpd.GeoDataFrame, resolve: TierResolver) -> pd.DataFrame:
-    if "tier" not in facilities.columns:
-        return _no_findings()
-    tier = facilities["tier"].astype("string")
-    bad = resolve(tier).isna().to_numpy()
-    if not bad.any():
-        return _no_findings()
-    return _findings(
-        "error",
-        "facilities",
-        "unknown_tier",
-        [
-            f"tier '{t}' is not a tier of the standards preset" if pd.notna(t) else "the tier is blank"
-            for t in tier[bad]
-        ],
-        ids=_ids(facilities)[bad],
-        rows=np.flatnonzero(bad) + 1,
-        field="tier",
     )

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Annotated
 
 import geopandas as gpd
 import pandas as pd
@@ -49,7 +50,7 @@ class WorkspaceSettings(BaseModel):
     source_coords: CoordSystem = Field(
         "wgs84", description="Coordinate system the source registers used (for the record)."
     )
-    radii_m: dict[str, float] = Field(
+    radii_m: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=dict, description="Walking radius per tier id, overriding the preset (metres)."
     )
     walk_speed_m_per_min: float = Field(60.0, gt=0, description="Walking speed for minutes (m/min).")
@@ -61,11 +62,16 @@ class WorkspaceSettings(BaseModel):
 
 @dataclass(frozen=True)
 class Workspace:
-    """The layers and settings of one workspace, in WGS-84."""
+    """The layers and settings of one workspace, in WGS-84.
+
+    ``settings_problems`` lists the settings that could not be read, as (key, message) pairs;
+    those settings keep their defaults and validation reports each one as an error.
+    """
 
     path: Path | None
     layers: Mapping[str, gpd.GeoDataFrame]
     settings: WorkspaceSettings = field(default_factory=WorkspaceSettings)
+    settings_problems: tuple[tuple[str, str], ...] = ()
 
     def __contains__(self, name: str) -> bool:
         return name in self.layers and len(self.layers[name]) > 0
@@ -94,10 +100,13 @@ class Workspace:
 def read_workspace(path: str | os.PathLike[str]) -> Workspace:
     """Read every standard layer and the settings of the workspace at ``path``.
 
+    Settings that cannot be read keep their defaults and are listed in
+    :attr:`Workspace.settings_problems`.
+
     Raises
     ------
     InputError
-        If the file is missing, is not a GeoPackage, or its settings table is invalid.
+        If the file is missing or is not a GeoPackage.
     """
     path = Path(path)
     if not path.exists():
@@ -110,8 +119,8 @@ def read_workspace(path: str | os.PathLike[str]) -> Workspace:
         raise InputError(msg, source=path) from exc
     names = {str(row[0]) for row in listed}
     layers = {name: _read_layer(path, name) for name in LAYERS if name in names}
-    settings = _read_settings(path) if SETTINGS_TABLE in names else WorkspaceSettings()
-    return Workspace(path=path, layers=layers, settings=settings)
+    settings, problems = _read_settings(path) if SETTINGS_TABLE in names else (WorkspaceSettings(), [])
+    return Workspace(path=path, layers=layers, settings=settings, settings_problems=tuple(problems))
 
 
 def _read_layer(path: Path, name: str) -> gpd.GeoDataFrame:
@@ -124,15 +133,28 @@ def _read_layer(path: Path, name: str) -> gpd.GeoDataFrame:
     return frame.astype({c: "string" for c in text}) if text else frame
 
 
-def _read_settings(path: Path) -> WorkspaceSettings:
+def _read_settings(path: Path) -> tuple[WorkspaceSettings, list[tuple[str, str]]]:
+    """The settings table, with every value that cannot be read reported and left at its default."""
     table = pyogrio.read_dataframe(path, layer=SETTINGS_TABLE, read_geometry=False)
-    raw = {str(k): json.loads(v) for k, v in zip(table["key"], table["value"], strict=True)}
+    raw: dict[str, object] = {}
+    problems: list[tuple[str, str]] = []
+    for key, value in zip(table["key"].astype(str), table["value"], strict=True):
+        try:
+            raw[key] = json.loads(value)
+        except (TypeError, json.JSONDecodeError):
+            problems.append((key, f"{value!r} is not a readable value (JSON text expected)"))
     try:
-        return WorkspaceSettings(**raw)
+        return WorkspaceSettings(**raw), problems
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        msg = f"invalid settings ({problems})"
-        raise InputError(msg, source=path, layer=SETTINGS_TABLE) from exc
+        bad = set()
+        for error in exc.errors():
+            key = str(error["loc"][0]) if error["loc"] else ""
+            where = ".".join(map(str, error["loc"]))
+            got = raw.get(key)
+            problems.append((where or key, f"{error['msg']} (got {got!r})"))
+            bad.add(key)
+        kept = {k: v for k, v in raw.items() if k not in bad}
+        return WorkspaceSettings(**kept), problems
 
 
 class atomic_path:

@@ -20,6 +20,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from ..geo import vocabularies
+
 __all__ = [
     "ADMIN_LEVELS",
     "DEMAND_UNITS",
@@ -414,6 +416,17 @@ class Preset(_Model):
     def tier_lookup(self) -> dict[str, str]:
         """Normalised tier names (id, zh, en, aliases and their variants) → tier id."""
         return _lookup({k: (k, t.zh, t.en, *t.aliases) for k, t in self.tiers.items()})
+
+    @cached_property
+    def tier_vocabulary(self) -> vocabularies.Vocabulary:
+        """The tiers as the vocabulary of the ``tier`` column: ids, names, aliases and their variants."""
+        return vocabularies.Vocabulary.from_lookup(
+            "tier",
+            self.tier_lookup,
+            forms=label_variants,
+            labels={k: t.zh for k, t in self.tiers.items()},
+            cutoff=0.3,
+        )
 
     @cached_property
     def lookups(self) -> dict[str, dict[str, str]]:

@@ -114,10 +114,8 @@ def resolve_tiers(
             if label == "":
                 parts.append(f"blank tier for facility {who}")
                 continue
-            close = difflib.get_close_matches(label_key(label), list(preset.tier_lookup), n=3, cutoff=0.3)
-            hint = (
-                f" (closest: {', '.join(f'{c} → {preset.tier_lookup[c]}' for c in close)})" if close else ""
-            )
+            close = preset.tier_vocabulary.closest(label)
+            hint = f" (closest: {', '.join(close)})" if close else ""
             parts.append(f"unknown tier '{label}' for facility {who}{hint}")
         msg = f"facilities: {'; '.join(parts)}. Valid tiers: {valid}"
         raise StandardsError(msg)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..geo.crs import STORAGE_CRS
-from ..geo.schema import village_kind
+from ..geo.vocabularies import VOCABULARIES, village_kind
 from ._common import (
     UNASSIGNED,
     check_lang,
@@ -32,8 +32,6 @@ __all__ = ["AuditSummary", "facility_status", "summarize_audit"]
 
 logger = logging.getLogger(__name__)
 
-_PLANNED = {"planned", "plan", "规划", "拟建", "在建", "计划"}
-_CLOSED = {"closed", "close", "关闭", "停用", "撤销", "废弃", "closed_down"}
 
 _PER_LABEL = {
     "county": ("全县", "county"),
@@ -59,7 +57,8 @@ class AuditSummary:
     facilities
         The facility audit with ``township_id``, ``village_id`` and ``compound_id`` filled by
         spatial join where the register left them blank, and ``status_class``
-        ('existing', 'planned', 'closed').
+        ('existing', 'planned', 'suspended', 'closed'); only existing facilities are counted by
+        grade, planned and suspended (temporarily out of service) ones are counted apart.
     county
         One row per tier and a total row: counts by grade of existing facilities and rates.
     by_township
@@ -83,13 +82,10 @@ class AuditSummary:
 
 
 def facility_status(values: pd.Series) -> np.ndarray:
-    """'existing', 'planned' or 'closed' for status text (blank and anything else: existing)."""
-    key = values.astype("string").str.strip().str.casefold()
-    return np.select(
-        [key.isin(_PLANNED).to_numpy(dtype=bool), key.isin(_CLOSED).to_numpy(dtype=bool)],
-        ["planned", "closed"],
-        default="existing",
-    ).astype(object)
+    """'existing', 'planned', 'suspended' or 'closed' for status text (the status vocabulary; blank
+    is existing, a word it does not know 'unknown', which no count takes)."""
+    canonical, unknown = VOCABULARIES["facility_status"].normalise(values)
+    return canonical.fillna("unknown").where(~unknown, "unknown").to_numpy(dtype=object)
 
 
 def _fill_within(points: gpd.GeoDataFrame, column: str, units: gpd.GeoDataFrame | None) -> pd.Series:
@@ -140,8 +136,9 @@ def _grade_counts(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         .reindex(columns=list(GRADES), fill_value=0)
     )
     counts.columns = [f"n_{g}" for g in GRADES]
-    planned = frame[frame["status_class"] == "planned"].groupby(keys, dropna=False, observed=True).size()
-    counts["n_planned"] = planned.reindex(counts.index, fill_value=0) if len(counts) else 0
+    for status in ("planned", "suspended"):
+        other = frame[frame["status_class"] == status].groupby(keys, dropna=False, observed=True).size()
+        counts[f"n_{status}"] = other.reindex(counts.index, fill_value=0) if len(counts) else 0
     return counts
 
 
@@ -151,7 +148,16 @@ def _with_rates(counts: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         out["rate_meets"] = np.where(n > 0, (out["n_model"] + out["n_compliant"]) / n.where(n > 0, 1), np.nan)
         out["rate_model"] = np.where(n > 0, out["n_model"] / n.where(n > 0, 1), np.nan)
-    order = ["n", "n_model", "n_compliant", "n_noncompliant", "rate_meets", "rate_model", "n_planned"]
+    order = [
+        "n",
+        "n_model",
+        "n_compliant",
+        "n_noncompliant",
+        "rate_meets",
+        "rate_model",
+        "n_planned",
+        "n_suspended",
+    ]
     return out[order]
 
 
@@ -203,7 +209,8 @@ def summarize_audit(
     fac_tier = fac.assign(tier=pd.Categorical(fac["tier"], categories=tiers))
 
     county = _with_rates(_grade_counts(fac_tier, ["tier"]).reindex(tiers, fill_value=0))
-    total = _with_rates(county[["n_model", "n_compliant", "n_noncompliant", "n_planned"]].sum().to_frame().T)
+    counted = ["n_model", "n_compliant", "n_noncompliant", "n_planned", "n_suspended"]
+    total = _with_rates(county[counted].sum().to_frame().T)
     county = pd.concat([county, total.set_axis(["total"])])
     county.insert(0, "tier_label", [*(tier_label[t] for t in tiers), pick(lang, "合计", "Total")])
     county = county.rename_axis("tier").reset_index()

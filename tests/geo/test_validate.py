@@ -12,6 +12,7 @@ import shapely
 
 from servicegrid.geo.hierarchy import fill_parent_ids
 from servicegrid.geo.validate import validate_workspace
+from servicegrid.geo.vocabularies import Vocabulary
 from servicegrid.geo.workspace import Workspace
 from tests.builders import CRS, X0, Y0, box, clean_layers, frame
 
@@ -160,13 +161,13 @@ def test_village_code_must_start_with_township_code():
 
 def test_unknown_tier_reported_when_tiers_are_given():
     layers = clean_layers()
-    layers["facilities"] = layers["facilities"].assign(tier=["town_center", "space_station"])
-    known = {"town_center": "town_center", "乡镇党群服务中心": "town_center"}
-    report = validate_workspace(
-        Workspace(None, layers), tier_resolver=lambda t: t.map(known).astype("string")
-    )
+    layers["facilities"] = layers["facilities"].assign(tier=["乡镇党群服务中心", "space_station"])
+    tiers = Vocabulary("tier", {"town_center": ("乡镇党群服务中心",), "village_center": ("村",)})
+    report = validate_workspace(Workspace(None, layers), vocabularies={"tier": tiers})
     found = checks(report, "unknown_tier")
     assert found["id"].tolist() == ["F2"]
+    assert found["message"].iloc[0].startswith("tier 'space_station' is not a known value")
+    assert report.workspace.layers["facilities"]["tier"].fillna("?").tolist() == ["town_center", "?"]
 
 
 def test_gcj02_declared_as_wgs84_is_detected_against_roads():
@@ -207,7 +208,8 @@ def test_parent_ids_are_filled_by_spatial_join():
     layers["facilities"] = pd.concat([layers["facilities"], station], ignore_index=True).assign(
         township_id=None, village_id=None
     )
-    ws, notes = fill_parent_ids(Workspace(None, layers))
+    filled = fill_parent_ids(Workspace(None, layers))
+    ws, notes = filled.workspace, filled.notes
     assert ws.layers["grids"]["village_id"].tolist() == ["V1", "V1", "V2", "V2"]
     facilities = ws.layers["facilities"]
     assert facilities["village_id"].tolist() == ["V1", "V3", "V3"]
@@ -219,14 +221,15 @@ def test_parent_ids_are_filled_by_spatial_join():
 def test_given_parent_ids_are_kept():
     layers = clean_layers()
     layers["compounds"] = layers["compounds"].assign(village_id=["V4"])  # deliberately not the containing one
-    ws, _ = fill_parent_ids(Workspace(None, layers))
+    ws = fill_parent_ids(Workspace(None, layers)).workspace
     assert ws.layers["compounds"]["village_id"].tolist() == ["V4"]
 
 
 def test_parent_names_in_registers_become_ids():
     layers = clean_layers()
     layers["villages"] = layers["villages"].assign(township_id=["青山镇", "T1", "城关街道", "城关街道"])
-    ws, notes = fill_parent_ids(Workspace(None, layers))
+    filled = fill_parent_ids(Workspace(None, layers))
+    ws, notes = filled.workspace, filled.notes
     assert ws.layers["villages"]["township_id"].tolist() == ["T1", "T1", "T2", "T2"]
     assert "villages.township_id: 3 townships name(s) replaced by their ids" in notes
 

@@ -10,6 +10,7 @@ import shapely
 
 from servicegrid.errors import InputError
 from servicegrid.geo.schema import conform, layer_spec, parse_bool
+from servicegrid.geo.validate import validate_workspace
 from servicegrid.geo.workspace import WorkspaceSettings, atomic_path, read_workspace, write_layers
 
 
@@ -78,15 +79,32 @@ def test_missing_or_foreign_file_is_refused(tmp_path):
         read_workspace(junk)
 
 
-def test_invalid_settings_are_named(tmp_path):
+def test_invalid_settings_are_named_and_keep_their_defaults(tmp_path):
     path = tmp_path / "county.gpkg"
     write_layers(path, {"villages": villages()})
-    table = pd.DataFrame({"key": ["walk_speed_m_per_min"], "value": ["-3"]})
+    table = pd.DataFrame(
+        {"key": ["walk_speed_m_per_min", "snap_limit_m", "name"], "value": ["-3", "{oops", '"青山县"']}
+    )
     pyogrio.write_dataframe(table, path, layer="servicegrid_settings", driver="GPKG")
-    with pytest.raises(
-        InputError, match="layer 'servicegrid_settings': invalid settings .*walk_speed_m_per_min"
-    ):
-        read_workspace(path)
+    ws = read_workspace(path)
+    assert ws.settings.walk_speed_m_per_min == 60.0
+    assert ws.settings.snap_limit_m == 300.0
+    assert ws.settings.name == "青山县"
+    assert dict(ws.settings_problems) == {
+        "snap_limit_m": "'{oops' is not a readable value (JSON text expected)",
+        "walk_speed_m_per_min": "Input should be greater than 0 (got -3)",
+    }
+    found = validate_workspace(ws).findings
+    bad = found[found["check"] == "invalid_setting"]
+    assert bad[["severity", "layer", "field"]].values.tolist() == [
+        ["error", "servicegrid_settings", "snap_limit_m"],
+        ["error", "servicegrid_settings", "walk_speed_m_per_min"],
+    ]
+
+
+def test_zero_or_negative_radius_in_settings_is_refused():
+    with pytest.raises(ValueError, match="greater than 0"):
+        WorkspaceSettings(radii_m={"compound_station": 0})
 
 
 def test_conform_renames_chinese_headers_and_parses_values():
