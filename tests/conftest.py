@@ -6,6 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI is deterministic: the same examples every run, no example database carried between runs,
+# no deadline (tests never depend on the clock). Developers explore new examples by default; a
+# failure found that way is pinned in its test with @example.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile(os.environ.get("SERVICEGRID_HYPOTHESIS_PROFILE", "dev"))
 
 # The command line's tables wrap at the terminal width: wide enough that a message is one line.
 os.environ["COLUMNS"] = "250"

@@ -196,3 +196,60 @@ def test_messages_with_brackets_are_printed_as_they_are(tmp_path):
     assert result.exit_code == 1
     assert "[2024]register.csv" in result.output
     assert "'[很多]' is not a number" in result.output
+
+
+def table_row(output: str, *cells: str) -> list[str]:
+    """The cells of the first table row of ``output`` that holds every one of ``cells``."""
+    for line in output.splitlines():
+        parts = [p.strip() for p in line.strip("│").split("│")]
+        if all(any(p.startswith(c) for p in parts) for c in cells):
+            return parts
+    raise AssertionError(f"no table row with {cells} in:\n{output}")
+
+
+@pytest.mark.parametrize(
+    ("broken", "row"),
+    [
+        ("households", ["error", "compounds", "C1", "1", "households", "'约四百' is not a number"]),
+        ("tier", ["error", "facilities", "", "", "tier", "required column 'tier' is missing"]),
+        ("settings", ["error", "servicegrid_settings", "", "", "snap_limit_m", "'{oops' is not a readable"]),
+    ],
+)
+@pytest.mark.parametrize("command", ["coverage", "plan"])
+def test_stages_refuse_a_broken_workspace_with_its_findings(tmp_path, command, broken, row):
+    import pandas as pd
+    import pyogrio
+
+    layers = clean_layers()
+    if broken == "households":
+        layers["compounds"] = layers["compounds"].assign(households=["约四百"])
+    if broken == "tier":
+        layers["facilities"] = layers["facilities"].drop(columns="tier")
+    path = tmp_path / "county.gpkg"
+    write_layers(path, layers)
+    if broken == "settings":
+        table = pd.DataFrame({"key": ["snap_limit_m"], "value": ["{oops"]})
+        pyogrio.write_dataframe(table, path, layer="servicegrid_settings", driver="GPKG")
+    result = invoke(command, path, "--out", tmp_path / "out.gpkg")
+    assert result.exit_code == 1
+    found = table_row(result.output, row[0], row[1], row[-1])
+    assert [p[: len(r)] for p, r in zip(found, row, strict=True)] == row
+    assert "the workspace has 1 error(s)" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out.gpkg").exists()
+
+
+def test_validate_json_prints_only_json_on_stdout(tmp_path):
+    from tests.builders import lattice
+
+    path = tmp_path / "county.gpkg"
+    write_layers(path, clean_layers())
+    net = tmp_path / "roads.gpkg"
+    write_layers(net, {"roads": lattice(step=500)})
+    from servicegrid.geo.osmxml import write_osm_xml
+
+    osm = write_osm_xml(lattice(step=500), tmp_path / "walk.osm")
+    result = CliRunner().invoke(app, ["validate", str(path), "--format", "json", "--network", str(osm.path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["errors"] == 0
+    assert "walk.osm: 25 nodes, 40 edges" in result.stderr

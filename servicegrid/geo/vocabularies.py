@@ -13,7 +13,7 @@ Examples
 >>> status = VOCABULARIES["facility_status"]
 >>> status.normalise(pd.Series(["正常", "暂停使用", None, "under construction"]))[0].tolist()
 ['existing', 'suspended', 'existing', 'planned']
->>> status.closest("opperating")
+>>> status.closest("opperating", n=1)
 ['operating → existing']
 """
 

@@ -136,9 +136,15 @@ def _grade_counts(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         .reindex(columns=list(GRADES), fill_value=0)
     )
     counts.columns = [f"n_{g}" for g in GRADES]
-    for status in ("planned", "suspended"):
-        other = frame[frame["status_class"] == status].groupby(keys, dropna=False, observed=True).size()
-        counts[f"n_{status}"] = other.reindex(counts.index, fill_value=0) if len(counts) else 0
+    others = {
+        f"n_{status}": frame[frame["status_class"] == status].groupby(keys, dropna=False, observed=True).size()
+        for status in ("planned", "suspended")
+    }
+    # a tier or township with only planned or suspended facilities still gets its row
+    index = counts.index.union(others["n_planned"].index).union(others["n_suspended"].index)
+    counts = counts.reindex(index, fill_value=0)
+    for name, other in others.items():
+        counts[name] = other.reindex(index, fill_value=0).astype(int) if len(index) else 0
     return counts
 
 
