@@ -488,7 +488,7 @@ def demo(
     """
     from .coverage.analysis import coverage_tiers, measure_coverage
     from .coverage.network import load_network
-    from .geo.demo import write_demo_county
+    from .demo import write_demo_county
     from .geo.validate import validate_workspace
     from .geo.workspace import read_workspace, write_layers
     from .standards.export import run_audit

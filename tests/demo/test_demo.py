@@ -1,4 +1,4 @@
-"""Tests for servicegrid.geo.demo: the synthetic demo county, its size, topology and files."""
+"""Tests for servicegrid.demo: the synthetic demo county, its size, topology and files."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import shapely
 from scipy import sparse
 
-from servicegrid.geo.demo import (
+from servicegrid.demo.county import (
     DEMO_ORIGIN,
     DEMO_PRESET,
     FACILITY_ITEMS,

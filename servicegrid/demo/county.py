@@ -50,10 +50,10 @@ from scipy.spatial import Delaunay, cKDTree
 from ..standards.hours import DAYS
 from ..standards.loader import load_preset
 from ..standards.models import GRADES, AreaRule, HoursRule, Preset
-from .crs import STORAGE_CRS, metric_crs_for_lonlat
-from .osmxml import write_osm_xml
-from .schema import conform
-from .workspace import WorkspaceSettings, atomic_path, write_layers
+from ..geo.crs import STORAGE_CRS, metric_crs_for_lonlat
+from ..geo.osmxml import write_osm_xml
+from ..geo.schema import conform
+from ..geo.workspace import WorkspaceSettings, atomic_path, write_layers
 
 __all__ = [
     "DEMO_NAME",
