@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from .coverage.analysis import CoverageResult
     from .coverage.network import StreetNetwork
     from .coverage.planning import PlanModel, PlanResult
-    from .geo.demo import DemoFiles
+    from .demo import DemoFiles
     from .standards.audit import AuditResult
 
 __all__ = [
@@ -402,7 +402,7 @@ def run_demo(
     Writes the workspace and its OpenStreetMap file, the audit (``audit/``), walking coverage
     (``coverage.gpkg`` and its gaps CSV) and a plan for compound stations (``plan.gpkg``).
     """
-    from .geo.demo import write_demo_county
+    from .demo import write_demo_county
     from .standards.export import write_audit
 
     out = Path(out)

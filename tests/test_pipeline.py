@@ -28,7 +28,12 @@ def county(**facility_columns) -> dict:
             {"id": "F3", "name": "和平社区党群服务中心", "tier": "community_center"},
             {"id": "F4", "name": "幸福小区党群服务站", "tier": "小区党群服务站"},
         ],
-        [shapely.Point(500, 500), shapely.Point(2500, 500), shapely.Point(3500, 1500), shapely.Point(2250, 250)],
+        [
+            shapely.Point(500, 500),
+            shapely.Point(2500, 500),
+            shapely.Point(3500, 1500),
+            shapely.Point(2250, 250),
+        ],
     ).assign(**facility_columns)
     layers["roads"] = lattice(step=250, size=4000)
     return layers

@@ -115,7 +115,10 @@ def test_planning_reach_is_inclusive_and_costs_in_wan_yuan():
     ws = ws.with_layers(facilities=ws.layers["facilities"].assign(tier="courier_station"))
     project = open_workspace(ws)
     plan = plan_sites(
-        project, tier="compound_station", model="set-cover", network=network_from_lines(ws.layers["roads"], crs=CRS)
+        project,
+        tier="compound_station",
+        model="set-cover",
+        network=network_from_lines(ws.layers["roads"], crs=CRS),
     )
     assert plan.proposed_sites["site_id"].tolist() == ["C:A"]
     assert plan.proposed_sites["cost"].tolist() == [300_000.0]

@@ -1,1 +1,1 @@
-"""Reading and writing layers, coordinate systems, the workspace, validation and the demo county."""
+"""Reading and writing layers, coordinate systems, the workspace and validation."""

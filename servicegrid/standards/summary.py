@@ -137,7 +137,9 @@ def _grade_counts(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     )
     counts.columns = [f"n_{g}" for g in GRADES]
     others = {
-        f"n_{status}": frame[frame["status_class"] == status].groupby(keys, dropna=False, observed=True).size()
+        f"n_{status}": frame[frame["status_class"] == status]
+        .groupby(keys, dropna=False, observed=True)
+        .size()
         for status in ("planned", "suspended")
     }
     # a tier or township with only planned or suspended facilities still gets its row

@@ -1,4 +1,4 @@
-"""Tests for servicegrid.geo.demo: the synthetic demo county, its size, topology and files."""
+"""Tests for servicegrid.demo: the synthetic demo county, its size, topology and files."""
 
 from __future__ import annotations
 
@@ -14,17 +14,16 @@ import pytest
 import shapely
 from scipy import sparse
 
-from servicegrid.geo.demo import (
-    DEMO_ORIGIN,
+from servicegrid.demo import build_demo_county, write_demo_county
+from servicegrid.demo.attributes import (
     DEMO_PRESET,
     FACILITY_ITEMS,
     FACILITY_ROOMS,
     FACILITY_WINDOWS,
     FACILITY_ZONES,
     TIERS,
-    build_demo_county,
-    write_demo_county,
 )
+from servicegrid.demo.places import DEMO_ORIGIN
 from servicegrid.geo.schema import LAYERS, conform
 from servicegrid.geo.workspace import read_workspace
 from servicegrid.standards.audit import audit_facilities, audit_workspace
