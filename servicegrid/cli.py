@@ -380,7 +380,7 @@ def _progress(title: str, total: int) -> Iterator[Callable[[str], None]]:
 def _network_for(ws: Workspace, network: Path | None) -> StreetNetwork | None:
     """The walking network: the given file, else the workspace's roads layer, else none (cached beside
     the workspace)."""
-    from .coverage.network import load_network
+    from .coverage.cache import load_network
 
     cache = ws.path.parent / ".servicegrid-cache" if ws.path is not None else None
     if network is not None:
@@ -487,7 +487,7 @@ def demo(
     for compound stations.
     """
     from .coverage.analysis import coverage_tiers, measure_coverage
-    from .coverage.network import load_network
+    from .coverage.cache import load_network
     from .geo.demo import write_demo_county
     from .geo.validate import validate_workspace
     from .geo.workspace import read_workspace, write_layers

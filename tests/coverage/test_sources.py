@@ -1,10 +1,9 @@
-"""Tests for servicegrid.coverage.network: building walking networks from OSM, lines and osmnx."""
+"""Tests for servicegrid.coverage.sources and .osmnx_graphs: walking networks from OSM files, lines
+and osmnx graphs."""
 
 from __future__ import annotations
 
 import bz2
-import shutil
-import textwrap
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,36 +15,25 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString
 
-from servicegrid.coverage.network import (
-    StreetNetwork,
-    is_walkable,
-    load_network,
-    network_from_graphml,
-    network_from_lines,
-    network_from_osm,
-    network_from_osmnx,
-    read_network,
-    write_network,
-)
+from servicegrid.coverage.cache import load_network
+from servicegrid.coverage.network import StreetNetwork
+from servicegrid.coverage.osmnx_graphs import network_from_graphml, network_from_osmnx
+from servicegrid.coverage.sources import is_walkable, network_from_lines, network_from_osm
 from servicegrid.errors import NetworkError
 from tests.conftest import shared_path
 
-METRIC = "EPSG:32650"
-
-HAIDIAN = ("cn-beijing-haidian-xueyuanlu-osm", "map.osm")
-NINGHUA = ("cn-fujian-ninghua-county-osm", "map.osm")
-OAKLAND = ("intl-osmnx-testdata", "West-Oakland.osm.bz2")
-AGUASCALIENTES = ("intl-osmnx-testdata", "aguascalientes.osm.pbf")
-GERMANY = ("intl-osmnx-testdata", "planet_10.068,48.135_10.071,48.137.osm")
-REAL_FILES = [HAIDIAN, NINGHUA, OAKLAND, AGUASCALIENTES, GERMANY]
-
-
-def lattice_lines(n: int = 5, spacing: float = 10.0) -> gpd.GeoDataFrame:
-    """Streets of an n x n lattice: one line per row and column, with a vertex at every crossing."""
-    ticks = np.arange(n) * spacing
-    rows = [LineString([(x, y) for x in ticks]) for y in ticks]
-    cols = [LineString([(x, y) for y in ticks]) for x in ticks]
-    return gpd.GeoDataFrame(geometry=rows + cols, crs=METRIC)
+from .conftest import (
+    AGUASCALIENTES,
+    HAIDIAN,
+    METRIC,
+    NINGHUA,
+    OAKLAND,
+    REAL_FILES,
+    assert_same_network,
+    nodes_xml,
+    way_xml,
+    write_osm,
+)
 
 
 def to_nx(net: StreetNetwork) -> nx.Graph:
@@ -58,50 +46,8 @@ def to_nx(net: StreetNetwork) -> nx.Graph:
     return G
 
 
-def write_osm(path: Path, body: str, *, bounds: str | None = None) -> Path:
-    box = f"\n <bounds {bounds}/>" if bounds else ""
-    path.write_text(
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="test">{box}\n'
-        + textwrap.dedent(body)
-        + "\n</osm>\n",
-        encoding="utf-8",
-    )
-    return path
-
-
-def nodes_xml(coords: dict[int, tuple[float, float]]) -> str:
-    return "\n".join(f'<node id="{i}" lat="{lat:.7f}" lon="{lon:.7f}"/>' for i, (lon, lat) in coords.items())
-
-
-def way_xml(way_id: int, refs: list[int], **tags: str) -> str:
-    nds = "".join(f'<nd ref="{r}"/>' for r in refs)
-    tag = "".join(f'<tag k="{k.replace("_", ":")}" v="{v}"/>' for k, v in tags.items())
-    return f'<way id="{way_id}">{nds}{tag}</way>'
-
-
-def assert_same_network(a: StreetNetwork, b: StreetNetwork) -> None:
-    assert a.crs.equals(b.crs)
-    for name in ("node_ids", "edge_u", "edge_v", "edge_way", "edge_offsets", "component"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    for name in ("node_xy", "edge_length", "edge_coords"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    assert (a.graph != b.graph).nnz == 0
-
-
 # --------------------------------------------------------------------------------------------
 # Lines
-
-
-def test_lattice_from_lines_has_a_node_at_every_crossing():
-    net = network_from_lines(lattice_lines(5, 10.0), crs=METRIC)
-    assert net.n_nodes == 25
-    assert net.n_edges == 40
-    np.testing.assert_allclose(net.edge_length, 10.0)
-    assert net.component_sizes.tolist() == [25]
-    # Corner to opposite corner walks the Manhattan distance, 80 m, not the diagonal 56.6 m.
-    corner = np.flatnonzero((net.node_xy == [0, 0]).all(axis=1))[0]
-    far = np.flatnonzero((net.node_xy == [40, 40]).all(axis=1))[0]
-    assert dijkstra(net.graph, indices=corner)[far] == pytest.approx(80.0)
 
 
 def test_lines_crossing_without_a_shared_vertex_are_not_connected():
@@ -111,25 +57,6 @@ def test_lines_crossing_without_a_shared_vertex_are_not_connected():
     net = network_from_lines(roads, crs=METRIC)
     assert net.n_nodes == 4
     assert net.component_sizes.tolist() == [2, 2]
-
-
-def test_lines_meeting_at_an_interior_vertex_are_split_there():
-    roads = gpd.GeoDataFrame(
-        geometry=[LineString([(0, 0), (10, 0), (20, 0)]), LineString([(10, 0), (10, 15)])], crs=METRIC
-    )
-    net = network_from_lines(roads, crs=METRIC)
-    assert net.n_nodes == 4
-    assert sorted(net.edge_length.tolist()) == [10.0, 10.0, 15.0]
-    # edge_way points back to the row of the roads layer
-    assert sorted(net.edge_way.tolist()) == [0, 0, 1]
-
-
-def test_intermediate_vertices_are_kept_as_edge_geometry_and_length():
-    roads = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (3, 4), (3, 14)])], crs=METRIC)
-    net = network_from_lines(roads, crs=METRIC)
-    assert net.n_nodes == 2
-    assert net.edge_length.tolist() == [15.0]
-    assert shapely.equals(net.edge_geometry[0], LineString([(0, 0), (3, 4), (3, 14)]))
 
 
 def test_lines_in_lonlat_are_built_in_the_metric_crs():
@@ -148,16 +75,6 @@ def test_lines_refuse_polygons_and_missing_crs():
         )
     with pytest.raises(NetworkError, match="no CRS"):
         network_from_lines(gpd.GeoDataFrame(geometry=[LineString([(0, 0), (1, 0)])]))
-
-
-def test_parallel_edges_keep_the_shorter_in_the_matrix_but_both_for_snapping():
-    roads = gpd.GeoDataFrame(
-        geometry=[LineString([(0, 0), (10, 0)]), LineString([(0, 0), (5, 5), (10, 0)])], crs=METRIC
-    )
-    net = network_from_lines(roads, crs=METRIC)
-    assert net.n_edges == 2
-    assert net.graph.nnz == 2
-    assert net.graph[[0], [1]][0] == pytest.approx(10.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -338,62 +255,6 @@ def test_graphml_and_osmnx_graph_give_the_osm_distances(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
-# Cache
-
-
-def test_cache_reloads_an_identical_network_and_rebuilds_when_a_byte_changes(tmp_path):
-    src = tmp_path / "ninghua.osm"
-    shutil.copyfile(shared_path(*NINGHUA), src)
-    cache = tmp_path / "cache"
-    first = load_network(src, cache_dir=cache)
-    files = sorted(cache.glob("*.network.npz"))
-    assert len(files) == 1
-    stamp = files[0].stat().st_mtime_ns
-    second = load_network(src, cache_dir=cache)
-    assert_same_network(first, second)
-    assert files[0].stat().st_mtime_ns == stamp  # read, not rewritten
-    assert second.source == first.source
-
-    # Move one node of a walkable way by changing one digit: a new cache entry and a new graph.
-    text = src.read_text(encoding="utf-8")
-    node = int(first.node_ids[0])
-    start = text.index(f'<node id="{node}"')
-    lat_at = text.index('lat="', start) + len('lat="') + 5
-    digit = text[lat_at]
-    src.write_text(text[:lat_at] + ("1" if digit != "1" else "2") + text[lat_at + 1 :], encoding="utf-8")
-    third = load_network(src, cache_dir=cache)
-    assert len(sorted(cache.glob("*.network.npz"))) == 2
-    assert not np.array_equal(third.node_xy, first.node_xy)
-
-
-def test_cache_key_includes_the_crs(tmp_path):
-    src = shared_path(*NINGHUA)
-    a = load_network(src, cache_dir=tmp_path)
-    b = load_network(src, cache_dir=tmp_path, crs="EPSG:32650")
-    assert a.crs.to_epsg() == 4548
-    assert b.crs.to_epsg() == 32650
-    assert len(list(tmp_path.glob("*.network.npz"))) == 2
-
-
-def test_corrupt_cache_entry_is_rebuilt(tmp_path, caplog):
-    src = shared_path(*NINGHUA)
-    first = load_network(src, cache_dir=tmp_path)
-    (entry,) = tmp_path.glob("*.network.npz")
-    entry.write_bytes(b"not a zip file")
-    again = load_network(src, cache_dir=tmp_path)
-    assert_same_network(first, again)
-    assert "ignoring the cached network" in caplog.text
-    assert_same_network(first, read_network(entry))
-
-
-def test_write_and_read_round_trip_keeps_geometry(tmp_path):
-    net = network_from_lines(lattice_lines(4, 25.0), crs=METRIC)
-    back = read_network(write_network(net, tmp_path / "n.npz"))
-    assert_same_network(net, back)
-    assert shapely.equals(back.edge_geometry, net.edge_geometry).all()
-
-
-# --------------------------------------------------------------------------------------------
 # Bad input
 
 
@@ -433,25 +294,3 @@ def test_wrong_kind_of_file_is_refused(tmp_path):
     bad.write_text("<graphml><graph>")
     with pytest.raises(NetworkError, match=r"bad\.graphml: not a readable GraphML file"):
         network_from_graphml(bad)
-
-
-def test_disconnected_pieces_are_kept_and_reported(tmp_path, caplog):
-    roads = gpd.GeoDataFrame(
-        geometry=[
-            LineString([(0, 0), (100, 0)]),
-            LineString([(100, 0), (100, 100)]),
-            LineString([(500, 500), (510, 500)]),
-        ],
-        crs=METRIC,
-    )
-    with caplog.at_level("INFO", logger="servicegrid.coverage.network"):
-        net = network_from_lines(roads, crs=METRIC)
-    assert net.component_sizes.tolist() == [3, 2]
-    island = np.flatnonzero(net.component == 1)
-    assert sorted(net.node_xy[island, 0].tolist()) == [500.0, 510.0]
-    assert "1 smaller piece(s) not connected" in caplog.text
-    nodes, edges = net.to_frames()
-    assert len(nodes) == 5
-    assert len(edges) == 3
-    assert edges.crs.equals(net.crs)
-    assert edges["component"].tolist().count(1) == 1
