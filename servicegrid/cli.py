@@ -352,7 +352,7 @@ def audit(
     """
     from .geo.hierarchy import fill_parent_ids
     from .geo.workspace import read_workspace
-    from .standards.export import run_audit
+    from .standards.run import run_audit
 
     ws, _ = fill_parent_ids(read_workspace(workspace))
     with console.status("auditing facilities"), _standards_warnings_shown_once():
@@ -491,8 +491,8 @@ def demo(
     from .geo.demo import write_demo_county
     from .geo.validate import validate_workspace
     from .geo.workspace import read_workspace, write_layers
-    from .standards.export import run_audit
     from .standards.records import resolve_tiers
+    from .standards.run import run_audit
 
     with console.status("generating the demo county"):
         files = write_demo_county(out, seed=seed)

@@ -1,172 +1,42 @@
-"""Audit exports: a workbook per township, the county workbook, CSV, GeoJSON and result layers.
+"""The audit workbooks: one per township and the county summary, written with openpyxl.
 
-:func:`write_audit` writes, into ``out_dir``::
+``townships/<code>_<name>.xlsx`` (:func:`township_file_name`) holds a township's summary, its
+facilities (rows coloured by grade, :data:`GRADE_FILLS`, with what is missing), the item matrix
+(✓ present, ✗ missing, – absent otherwise), the position system, and its grids and the
+micro-grids with a problem. ``county_summary.xlsx`` holds the county and township tables, the
+position system, grids, every facility, the warnings, and the thresholds with their sources.
 
-    townships/<code>_<name>.xlsx   one per township: summary, facilities (grade coloured, what is
-                                   missing), item matrix (✓/✗), position system, grids and the
-                                   micro-grids with a problem
-    county_summary.xlsx            county and township tables, position system, grids, every
-                                   facility, warnings, and the thresholds with their sources
-    audit.csv                      every facility (UTF-8 with BOM so Excel and WPS read Chinese)
-    audit.geojson                  every facility (WGS-84)
-    results.gpkg                   layers audit_facilities, audit_townships, audit_positions,
-                                   audit_grids, audit_microgrids (other layers of the file kept)
-
-Headers are Chinese with ``lang="zh"`` and English with ``lang="en"``; every sheet has its header
-row frozen, an autofilter and column widths fitted to the text. Everything is written into a
-staging folder beside ``out_dir`` first and moved in at the end, so a failure leaves ``out_dir``
-as it was. :func:`run_audit` is what ``servicegrid audit`` calls.
+Headers are Chinese with ``lang="zh"`` and English with ``lang="en"`` (:mod:`.headers`); every
+sheet has its header row frozen, an autofilter and column widths fitted to the text (CJK
+characters count double). :func:`~servicegrid.standards.export.write_audit` writes the workbooks
+with the other export files.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyogrio
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from rich.table import Table
 
-from ..geo.crs import STORAGE_CRS, to_storage
-from ..geo.workspace import Workspace, write_layers
-from ._common import UNASSIGNED, check_lang, pick
-from .audit import AuditResult, audit_workspace
+from ._common import UNASSIGNED, pick
+from .audit import AuditResult
+from .headers import _COUNT_SHEET, _h
 from .models import Lang, Preset
 from .show import threshold_rows
 
-__all__ = [
-    "GRADE_FILLS",
-    "HEADERS",
-    "AuditRun",
-    "run_audit",
-    "township_file_name",
-    "write_audit",
-]
-
-logger = logging.getLogger(__name__)
+__all__ = ["GRADE_FILLS", "township_file_name"]
 
 GRADE_FILLS = {"model": "C6EFCE", "compliant": "DDEBF7", "noncompliant": "FFC7CE"}
 """Row fill colours (RGB) by grade: green, light blue, red."""
 
 PRESENT, MISSING, NOT_REQUIRED = "✓", "✗", "–"
-
-HEADERS: dict[str, tuple[str, str]] = {
-    "id": ("编号", "Id"),
-    "name": ("名称", "Name"),
-    "tier": ("层级编号", "Tier id"),
-    "tier_label": ("层级", "Tier"),
-    "status": ("状态", "Status"),
-    "status_class": ("状态类别", "Status class"),
-    "township_id": ("乡镇编号", "Township id"),
-    "township_name": ("乡镇(街道)", "Township"),
-    "village_id": ("村(社区)编号", "Village id"),
-    "compound_id": ("小区编号", "Compound id"),
-    "grade": ("评级编号", "Grade id"),
-    "grade_label": ("评级", "Grade"),
-    "meets_standard": ("达标", "Meets standard"),
-    "score": ("得分", "Score"),
-    "stars": ("星级", "Stars"),
-    "missing_items": ("缺少项目编号", "Missing item ids"),
-    "missing_items_label": ("缺少项目", "Missing items"),
-    "missing_windows": ("缺少窗口编号", "Missing window ids"),
-    "missing_windows_label": ("缺少窗口", "Missing windows"),
-    "missing_zones": ("缺少功能区编号", "Missing zone ids"),
-    "missing_zones_label": ("缺少功能区", "Missing zones"),
-    "missing_rooms": ("缺少功能室编号", "Missing room ids"),
-    "missing_rooms_label": ("缺少功能室", "Missing rooms"),
-    "n_missing_items": ("缺少项目数", "Items missing"),
-    "items_present": ("具备项目编号", "Item ids present"),
-    "windows_present": ("具备窗口编号", "Window ids present"),
-    "zones_present": ("具备功能区编号", "Zone ids present"),
-    "rooms_present": ("具备功能室编号", "Room ids present"),
-    "missing_optional": ("缺少可选项目编号", "Missing optional item ids"),
-    "missing_optional_label": ("缺少可选项目", "Missing optional items"),
-    "missing_model_items": ("缺少示范项目编号", "Missing model item ids"),
-    "missing_model_items_label": ("缺少示范项目", "Missing model items"),
-    "floor_area_m2": ("建筑面积(m²)", "Floor area (m²)"),
-    "area_min_m2": ("达标面积(m²)", "Compliant area (m²)"),
-    "area_model_m2": ("示范面积(m²)", "Model area (m²)"),
-    "area_shortfall_m2": ("面积缺口(m²)", "Area shortfall (m²)"),
-    "area_shortfall_model_m2": ("距示范面积缺口(m²)", "Shortfall to model (m²)"),
-    "hall_area_m2": ("大厅面积(m²)", "Hall area (m²)"),
-    "hall_min_m2": ("达标大厅面积(m²)", "Compliant hall (m²)"),
-    "hall_shortfall_m2": ("大厅缺口(m²)", "Hall shortfall (m²)"),
-    "hall_shortfall_model_m2": ("距示范大厅缺口(m²)", "Hall shortfall to model (m²)"),
-    "opening_hours": ("开放时间", "Opening hours"),
-    "weekdays_open": ("工作日开放天数", "Weekdays open"),
-    "weekend_duty": ("周末值班", "Weekend duty"),
-    "evening_sessions": ("错时延时次数/周", "Evening sessions / week"),
-    "hours_ok": ("开放时间达标", "Hours compliant"),
-    "hours_model_ok": ("开放时间达示范", "Hours model"),
-    "hours_problem": ("开放时间问题", "Hours problems"),
-    "optional_share": ("可选项目比例", "Optional share"),
-    "upgrade_cost": ("提升估算(元)", "Upgrade cost (CNY)"),
-    "reason": ("说明", "Reason"),
-    "lon": ("经度", "Longitude"),
-    "lat": ("纬度", "Latitude"),
-    "n": ("总数", "Total"),
-    "n_model": ("示范型", "Model"),
-    "n_compliant": ("达标型", "Compliant"),
-    "n_noncompliant": ("不达标", "Below standard"),
-    "rate_meets": ("达标率", "Share meeting standard"),
-    "rate_model": ("示范率", "Share model"),
-    "n_planned": ("规划中", "Planned"),
-    "code": ("区划代码", "Code"),
-    "rule_label": ("阵地体系要求", "Position rule"),
-    "per": ("单元类型", "Unit kind"),
-    "unit_id": ("单元编号", "Unit id"),
-    "unit_name": ("单元名称", "Unit"),
-    "min_count": ("应有数量", "Required"),
-    "n_facilities": ("现有数量", "Existing"),
-    "n_meeting_standard": ("达标数量", "Meeting standard"),
-    "ok": ("满足", "Satisfied"),
-    "ok_standard": ("满足且达标", "Satisfied by compliant"),
-    "units": ("单元数", "Units"),
-    "units_ok": ("满足单元数", "Units satisfied"),
-    "units_meeting_standard": ("达标满足单元数", "Units satisfied by compliant"),
-    "rate_ok": ("满足率", "Share satisfied"),
-    "rate_meeting_standard": ("达标满足率", "Share satisfied by compliant"),
-    "setting": ("城乡类型", "Setting"),
-    "households": ("户数", "Households"),
-    "households_min": ("户数下限", "Households min"),
-    "households_max": ("户数上限", "Households max"),
-    "households_ok": ("户数合规", "Households ok"),
-    "population": ("人口", "Population"),
-    "population_ok": ("人口合规", "Population ok"),
-    "grid_workers": ("网格员", "Grid workers"),
-    "workers_ok": ("网格员合规", "Workers ok"),
-    "n_microgrids": ("微网格数", "Micro-grids"),
-    "problem": ("问题", "Problems"),
-    "grids": ("网格数", "Grids"),
-    "grids_ok": ("合规网格数", "Grids ok"),
-    "households_out_of_range": ("户数超范围网格", "Grids out of household range"),
-    "without_worker": ("缺网格员网格", "Grids without worker"),
-    "microgrids": ("微网格数", "Micro-grids"),
-    "microgrids_size_off": ("户数超范围微网格", "Micro-grids out of size"),
-    "microgrids_not_nested": ("未嵌套微网格", "Micro-grids not nested"),
-    "field": ("字段", "Field"),
-    "label": ("内容", "Entry"),
-    "problem_kind": ("问题类型", "Problem"),
-    "suggestions": ("最接近的已知项/说明", "Closest known / note"),
-    "facility_id": ("阵地编号", "Facility id"),
-    "message": ("告警", "Warning"),
-    "requirement": ("要求", "Requirement"),
-    "value": ("数值", "Value"),
-    "unit": ("单位", "Unit"),
-    "source": ("来源编号", "Source id"),
-    "source_title": ("来源", "Source"),
-}
 
 _FACILITY_SHEET = [
     "id",
@@ -195,7 +65,6 @@ _FACILITY_SHEET = [
     "village_id",
     "compound_id",
 ]
-_COUNT_SHEET = ["n", "n_model", "n_compliant", "n_noncompliant", "rate_meets", "rate_model", "n_planned"]
 _PERCENT = {"rate_meets", "rate_model", "rate_ok", "rate_meeting_standard", "optional_share"}
 _SHEETS = {
     "summary": ("汇总", "Summary"),
@@ -211,11 +80,6 @@ _SHEETS = {
 _HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
 _WIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
-
-
-def _h(column: str, lang: Lang) -> str:
-    zh, en = HEADERS.get(column, (column, column))
-    return pick(lang, zh, en)
 
 
 def _sheet(key: str, lang: Lang) -> str:
@@ -522,175 +386,3 @@ def _county_workbook(path: Path, result: AuditResult, lang: Lang) -> None:
     ws = wb.create_sheet(_sheet("standard", lang))
     _write_table(ws, threshold_rows(result.preset, lang=lang), lang, freeze_columns=2)
     wb.save(path)
-
-
-# -- files ----------------------------------------------------------------------------------------------
-
-
-def _csv(path: Path, result: AuditResult, lang: Lang) -> None:
-    facilities = to_storage(result.summary.facilities)
-    frame = pd.DataFrame(facilities.drop(columns=facilities.geometry.name))
-    points = facilities.geometry
-    is_point = points.notna().to_numpy() & (points.geom_type == "Point").to_numpy()
-    frame["lon"] = np.where(is_point, points.x.where(is_point), np.nan)
-    frame["lat"] = np.where(is_point, points.y.where(is_point), np.nan)
-    frame.rename(columns={c: _h(c, lang) for c in frame.columns}).to_csv(
-        path, index=False, encoding="utf-8-sig"
-    )
-
-
-def _geojson(path: Path, result: AuditResult) -> None:
-    facilities = to_storage(result.summary.facilities)
-    pyogrio.write_dataframe(facilities, path, driver="GeoJSON", layer_options={"RFC7946": "YES"})
-
-
-def _layers(result: AuditResult) -> dict[str, object]:
-    layers = {
-        "audit_facilities": result.summary.facilities,
-        "audit_townships": result.summary.townships,
-        "audit_positions": result.summary.positions,
-    }
-    if result.grids is not None:
-        layers["audit_grids"] = result.grids.grids
-        if len(result.grids.microgrids):
-            layers["audit_microgrids"] = result.grids.microgrids
-    return {k: (v if v.crs is not None else v.set_crs(STORAGE_CRS)) for k, v in layers.items()}
-
-
-def write_audit(
-    out_dir: str | os.PathLike[str],
-    result: AuditResult,
-    *,
-    lang: Lang | None = None,
-    gpkg_name: str = "results.gpkg",
-) -> list[Path]:
-    """Write the audit workbooks, CSV, GeoJSON and result layers into ``out_dir``.
-
-    Parameters
-    ----------
-    out_dir
-        Folder to write into (created if missing). Other files in it are kept; the
-        ``townships`` subfolder is replaced whole.
-    result
-        Output of :func:`~servicegrid.standards.audit.audit_workspace`.
-    lang
-        Header language; default the language the audit was run in.
-    gpkg_name
-        Name of the results GeoPackage inside ``out_dir`` (layers it already has are kept).
-
-    Returns
-    -------
-    list of Path
-        The files written, in ``out_dir``.
-    """
-    lang = lang or result.lang
-    check_lang(lang)
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        towns_dir = stage / "townships"
-        towns_dir.mkdir()
-        townships = result.summary.townships
-        codes = townships["code"] if "code" in townships.columns else pd.Series(None, index=townships.index)
-        present = set(result.summary.facilities["township_id"])
-        for tid, name, code in zip(townships["township_id"], townships["township_name"], codes, strict=True):
-            if tid == UNASSIGNED and tid not in present:
-                continue
-            file_name = township_file_name(code, name, tid, lang=lang)
-            _township_workbook(
-                towns_dir / file_name, result, tid, name, None if pd.isna(code) else code, lang
-            )
-        _county_workbook(stage / "county_summary.xlsx", result, lang)
-        _csv(stage / "audit.csv", result, lang)
-        _geojson(stage / "audit.geojson", result)
-        existing = out_dir / gpkg_name
-        if existing.exists():
-            shutil.copyfile(existing, stage / gpkg_name)
-        write_layers(stage / gpkg_name, _layers(result), description="servicegrid audit")
-        written = _move_in(stage, out_dir)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    logger.info("wrote %d audit files into %s", len(written), out_dir)
-    return written
-
-
-def _move_in(stage: Path, out_dir: Path) -> list[Path]:
-    """Move the staged files into ``out_dir``: the townships folder swapped whole, files replaced."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    old = out_dir / "townships"
-    if old.exists():
-        os.replace(old, stage / "townships.old")
-    os.replace(stage / "townships", old)
-    written += sorted(old.iterdir())
-    for item in sorted(stage.iterdir()):
-        if item.is_file():
-            os.replace(item, out_dir / item.name)
-            written.append(out_dir / item.name)
-    return written
-
-
-# -- the command -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AuditRun:
-    """An audit written to disk: the result, the output folder and the files."""
-
-    result: AuditResult
-    out_dir: Path
-    files: tuple[Path, ...]
-
-    def grades_by_tier(self) -> pd.DataFrame:
-        """Existing facilities per tier and grade, plus the total row."""
-        return self.result.grades_by_tier()
-
-    def table(self) -> Table:
-        """The grades-by-tier table for the terminal (tiers without facilities left out)."""
-        lang = self.result.lang
-        county = self.grades_by_tier()
-        shown = county[(county["n"] > 0) | (county["tier"] == "total")]
-        table = Table(title=pick(lang, "评估结果：各层级评级", "Audit: grades by tier"))
-        for column in ("tier_label", *_COUNT_SHEET[:4], "rate_meets", "n_planned"):
-            table.add_column(_h(column, lang), justify="left" if column == "tier_label" else "right")
-        for row in shown.itertuples(index=False):
-            rate = "–" if pd.isna(row.rate_meets) else f"{row.rate_meets:.0%}"
-            table.add_row(
-                str(row.tier_label),
-                *(str(int(getattr(row, c))) for c in _COUNT_SHEET[:4]),
-                rate,
-                str(int(row.n_planned)),
-            )
-        return table
-
-
-def run_audit(
-    workspace: Workspace,
-    *,
-    preset: Preset | str | None = None,
-    lang: Lang = "zh",
-    out_dir: str | os.PathLike[str],
-) -> AuditRun:
-    """Audit a workspace and write every export; what ``servicegrid audit`` runs.
-
-    Parameters
-    ----------
-    workspace
-        The workspace (:func:`servicegrid.geo.workspace.read_workspace`).
-    preset
-        Preset, built-in name or YAML path; default ``workspace.settings.preset``.
-    lang
-        'zh' (default) or 'en' for labels, reasons and headers.
-    out_dir
-        Output folder.
-
-    Returns
-    -------
-    AuditRun
-        ``run.table()`` is the grades-by-tier summary to print; ``run.files`` the files written.
-    """
-    check_lang(lang)
-    result = audit_workspace(workspace, preset=preset, lang=lang)
-    files = write_audit(out_dir, result, lang=lang)
-    return AuditRun(result=result, out_dir=Path(out_dir), files=tuple(files))

@@ -1,80 +1,17 @@
-"""Audit exports read back: workbooks with openpyxl, CSV, GeoJSON and the results GeoPackage."""
+"""Audit workbooks read back with openpyxl: township and county workbooks, headers, grids sheets."""
 
 from __future__ import annotations
-
-import dataclasses
-import warnings
 
 import geopandas as gpd
 import openpyxl
 import pandas as pd
 import pyogrio
-import pytest
-from rich.console import Console
-from shapely.geometry import Point
 
-from servicegrid.geo.workspace import Workspace, WorkspaceSettings, write_layers
-from servicegrid.standards.audit import audit_workspace
-from servicegrid.standards.export import GRADE_FILLS, run_audit, township_file_name, write_audit
-from servicegrid.standards.records import StandardsWarning
+from servicegrid.standards.workbook import GRADE_FILLS, township_file_name
 
-from .conftest import model_village, small_county, village
+from .conftest import rows, run
 
 MODEL, COMPLIANT, BELOW = (f"00{GRADE_FILLS[g]}" for g in ("model", "compliant", "noncompliant"))
-
-
-def _workspace() -> Workspace:
-    county = small_county()
-    facilities = county["facilities"]
-    extra = gpd.GeoDataFrame(
-        [
-            {**model_village(id="F7", name="张村示范中心"), "village_id": "V1"},
-            {**village(id="F8", name="李村中心"), "village_id": "V2"},
-        ],
-        geometry=[Point(114.004, 35.012), Point(114.015, 35.01)],
-        crs=4326,
-    )
-    layers = {**county, "facilities": pd.concat([facilities, extra], ignore_index=True)}
-    return Workspace(path=None, layers=layers, settings=WorkspaceSettings(name="示范县"))
-
-
-@pytest.fixture
-def workspace() -> Workspace:
-    return _workspace()
-
-
-@pytest.fixture(scope="module")
-def written(tmp_path_factory):
-    """One Chinese audit of the workspace, written once and only read by the tests that use it."""
-    out = tmp_path_factory.mktemp("written") / "audit"
-    return out, run(_workspace(), out)
-
-
-def run(workspace, out, lang="zh"):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StandardsWarning)
-        return run_audit(workspace, out_dir=out, lang=lang)
-
-
-def rows(ws, first=1, last=None):
-    return [list(r) for r in ws.iter_rows(min_row=first, max_row=last, values_only=True)]
-
-
-def test_files_written(written):
-    out, result = written
-    names = sorted(str(p.relative_to(out)) for p in result.files)
-    assert names == sorted(
-        [
-            "townships/990101001_城关镇.xlsx",
-            "townships/990101002_东街道.xlsx",
-            "county_summary.xlsx",
-            "audit.csv",
-            "audit.geojson",
-            "results.gpkg",
-        ]
-    )
-    assert all(p.exists() for p in result.files)
-    assert [p.name for p in out.parent.iterdir()] == ["audit"]  # no staging folder left behind
 
 
 def test_township_workbook(written):
@@ -163,24 +100,6 @@ def test_county_workbook(written):
     assert facilities.freeze_panes == "D2"
 
 
-def test_csv_geojson_and_geopackage(written):
-    tmp_path, _ = written
-    raw = (tmp_path / "audit.csv").read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf")  # BOM for Excel
-    table = pd.read_csv(tmp_path / "audit.csv", encoding="utf-8-sig")
-    assert table.columns[:2].tolist() == ["编号", "名称"]
-    assert set(table["评级"]) == {"示范型", "达标型", "不达标"}
-    assert table.loc[table["编号"] == "F7", "经度"].iloc[0] == pytest.approx(114.004)
-    geo = gpd.read_file(tmp_path / "audit.geojson")
-    assert len(geo) == 8
-    assert geo.crs.to_epsg() == 4326
-    assert set(geo["grade"]) == {"model", "compliant", "noncompliant"}
-    layers = dict(pyogrio.list_layers(tmp_path / "results.gpkg"))
-    assert layers == {"audit_facilities": "Point", "audit_townships": "Polygon", "audit_positions": "Polygon"}
-    positions = gpd.read_file(tmp_path / "results.gpkg", layer="audit_positions")
-    assert len(positions) == 1 + 2 + 2 + 2 + 3
-
-
 def test_english_headers(workspace, tmp_path):
     run(workspace, tmp_path, lang="en")
     wb = openpyxl.load_workbook(tmp_path / "townships" / "990101002_东街道.xlsx")
@@ -209,78 +128,7 @@ def test_grids_sheets(workspace, tmp_path):
     assert "audit_grids" in dict(pyogrio.list_layers(tmp_path / "results.gpkg"))
 
 
-def test_rerun_keeps_other_layers_and_replaces_township_workbooks(workspace, tmp_path):
-    other = gpd.GeoDataFrame({"v": [1]}, geometry=[Point(114, 35)], crs=4326)
-    write_layers(tmp_path / "results.gpkg", {"coverage_demand": other})
-    (tmp_path / "townships").mkdir()
-    (tmp_path / "townships" / "old_旧乡镇.xlsx").write_bytes(b"stale")
-    (tmp_path / "notes.txt").write_text("keep me", encoding="utf-8")
-    run(workspace, tmp_path)
-    assert "coverage_demand" in dict(pyogrio.list_layers(tmp_path / "results.gpkg"))
-    assert not (tmp_path / "townships" / "old_旧乡镇.xlsx").exists()
-    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "keep me"
-
-
-def test_failed_write_leaves_the_folder_as_it_was(workspace, tmp_path):
-    out = tmp_path / "audit"
-    run(workspace, out)
-    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StandardsWarning)
-        result = audit_workspace(workspace)
-    broken = dataclasses.replace(
-        result,
-        summary=dataclasses.replace(
-            result.summary, facilities=result.summary.facilities.drop(columns="reason")
-        ),
-    )
-    with pytest.raises(KeyError, match="reason"):
-        write_audit(out, broken)
-    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    assert after == before
-    assert [p.name for p in tmp_path.iterdir()] == ["audit"]
-
-
-def test_summary_table_for_the_terminal(written):
-    _, result = written
-    console = Console(record=True, width=120)
-    console.print(result.table())
-    text = console.export_text()
-    assert "评估结果：各层级评级" in text
-    assert "村党群服务中心" in text
-    assert "合计" in text
-    assert "县级党群服务中心" not in text  # tiers without facilities are left out
-    grades = result.grades_by_tier().set_index("tier")
-    assert grades.loc["village_center", ["n", "n_model", "n_compliant", "n_noncompliant"]].tolist() == [
-        3,
-        1,
-        1,
-        1,
-    ]
-
-
 def test_township_file_names():
     assert township_file_name("990101001", "城关镇", "T1") == "990101001_城关镇.xlsx"
     assert township_file_name(None, "东 街道/新区", "T2") == "T2_东_街道_新区.xlsx"
     assert township_file_name(None, None, "", lang="en") == "unassigned_no_township.xlsx"
-
-
-def test_preset_from_the_workspace_settings_relative_to_the_workspace(tmp_path):
-    (tmp_path / "my-county.yaml").write_text(
-        "id: my-county\nextends: cn-default\nzh: 某县\nen: My county\n"
-        "tiers:\n  village_center:\n    area_min_m2:\n      compliant: {value: 100, source: default}\n",
-        encoding="utf-8",
-    )
-    base = _workspace()
-    ws = Workspace(
-        path=tmp_path / "county.gpkg",
-        layers=base.layers,
-        settings=WorkspaceSettings(name="示范县", preset="my-county.yaml"),
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StandardsWarning)
-        result = audit_workspace(ws)
-    assert result.preset.id == "my-county"
-    f8 = result.facilities.set_index("id").loc["F8"]
-    assert f8["area_min_m2"] == 100.0
-    assert any("the register records no" in m for m in result.messages)
