@@ -198,7 +198,8 @@ def child(mode: str, path: str, cache: str) -> None:
     """Run one load in this (fresh) process and print its figures as JSON."""
     import tracemalloc
 
-    from servicegrid.coverage.network import load_network, network_from_osm
+    from servicegrid.coverage.cache import load_network
+    from servicegrid.coverage.sources import network_from_osm
 
     if mode == "osmnx":
         import osmnx as ox
@@ -264,8 +265,8 @@ def bench_nearest(workdir: Path, side: int, n_fac: int, n_comp: int, repeats: in
     import pandana
     import pandas as pd
 
+    from servicegrid.coverage.cache import load_network
     from servicegrid.coverage.distance import nearest_facility
-    from servicegrid.coverage.network import load_network
     from servicegrid.coverage.snapping import snap_points
 
     path = workdir / "mesh100k.osm"

@@ -184,7 +184,7 @@ def load_network(
     so the second run loads it in a fraction of a second. ``network.summary()`` and
     ``network.problems`` say what was built and what was left out.
     """
-    from .coverage.network import load_network as build_or_load
+    from .coverage.cache import load_network as build_or_load
 
     if source is not None:
         chosen: Path | gpd.GeoDataFrame = Path(source)

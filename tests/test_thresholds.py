@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from servicegrid.coverage.network import network_from_lines
+from servicegrid.coverage.sources import network_from_lines
 from servicegrid.geo.hierarchy import GATE_SNAP_M, fill_parent_ids
 from servicegrid.geo.workspace import Workspace, WorkspaceSettings
 from servicegrid.pipeline import measure_coverage, open_workspace, plan_sites

@@ -54,7 +54,7 @@ def audit(
 
 def audit_table(result: AuditResult) -> Table:
     """Grades by tier (tiers without facilities left out), for the terminal."""
-    from ..standards.export import _COUNT_SHEET, _h
+    from ..standards.headers import _COUNT_SHEET, _h
 
     lang = result.lang
     county = result.grades_by_tier()

@@ -24,7 +24,7 @@ from pyproj import CRS
 
 from ..errors import InputError
 from ..geo.hierarchy import containing_parent_ids
-from ..geo.schema import village_kind
+from ..geo.vocabularies import village_kind
 from ..geo.workspace import Workspace
 from ..standards.models import Preset
 from ..standards.records import resolve_tiers

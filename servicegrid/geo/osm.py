@@ -31,8 +31,8 @@ import pandas as pd
 import shapely
 
 from ..errors import InputError
+from .conform import conform
 from .crs import STORAGE_CRS
-from .schema import conform
 
 __all__ = [
     "ADMIN_LAYERS",

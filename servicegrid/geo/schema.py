@@ -449,22 +449,3 @@ def columns_by_kind(layer: str, kinds: Iterable[Kind]) -> list[str]:
     """Names of the columns of ``layer`` whose kind is one of ``kinds``."""
     kinds = set(kinds)
     return [c.name for c in layer_spec(layer).columns if c.kind in kinds]
-
-
-_MOVED = {
-    "conform": "conform",
-    "parse_bool": "conform",
-    "parse_number": "conform",
-    "rename_aliases": "conform",
-    "split_list": "conform",
-    "village_kind": "vocabularies",
-}
-
-
-def __getattr__(name: str) -> object:
-    # Until every module imports them from their own modules: these used to live here.
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__package__}.{_MOVED[name]}"), name)
-    raise AttributeError(name)

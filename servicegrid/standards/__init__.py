@@ -6,6 +6,7 @@ merging with ``extends`` and validating presets; the built-in ones live in ``pre
 :mod:`.hours` (opening-hours text), :mod:`.audit` (grading facilities; a whole workspace with
 :func:`~servicegrid.standards.audit.audit_workspace`), :mod:`.summary` (township and county
 counts, the "1+1+2+N" position system), :mod:`.grids` (grid and micro-grid checks),
-:mod:`.export` (workbooks, CSV, GeoJSON, result layers; ``run_audit`` for the command line) and
-:mod:`.show` (readable views of a preset). ``docs/standards.md`` describes the preset format.
+:mod:`.workbook` (the township and county workbooks), :mod:`.export` (the output folder: workbooks,
+CSV, GeoJSON, result layers), :mod:`.headers` (their column headings) and :mod:`.show` (readable views of a preset). ``docs/standards.md``
+describes the preset format.
 """

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..geo.conform import conform
 from ..geo.crs import metric_crs
-from ..geo.schema import conform, village_kind
+from ..geo.vocabularies import village_kind
 from ._common import (
     UNASSIGNED,
     check_lang,

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, StandardsError
-from ..geo.schema import conform, layer_spec, parse_bool, rename_aliases
+from ..geo.conform import conform, parse_bool, rename_aliases
+from ..geo.schema import layer_spec
 from .models import Preset, Vocabulary, label_key, label_variants
 
 __all__ = [

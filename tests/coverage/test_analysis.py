@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 from servicegrid.coverage.analysis import coverage_tiers, measure_coverage
-from servicegrid.coverage.network import network_from_lines
+from servicegrid.coverage.sources import network_from_lines
 from servicegrid.errors import InputError
 from servicegrid.geo.workspace import Workspace, WorkspaceSettings
 from servicegrid.standards.loader import load_preset

@@ -9,8 +9,9 @@ import pytest
 from shapely.geometry import LineString, Point
 
 from servicegrid.coverage.distance import distance_matrix_sparse, nearest_facility
-from servicegrid.coverage.network import StreetNetwork, network_from_lines, network_from_osm
+from servicegrid.coverage.network import StreetNetwork
 from servicegrid.coverage.snapping import SnapResult, snap_points
+from servicegrid.coverage.sources import network_from_lines, network_from_osm
 from servicegrid.errors import InputError
 from tests.conftest import shared_path
 

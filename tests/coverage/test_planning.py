@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import shapely
 
-from servicegrid.coverage.network import network_from_lines
 from servicegrid.coverage.planning import plan_candidates, plan_sites
+from servicegrid.coverage.sources import network_from_lines
 from servicegrid.errors import InputError
 from servicegrid.geo.workspace import Workspace
 from servicegrid.standards.loader import load_preset

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
-from servicegrid.coverage.network import StreetNetwork, network_from_lines, network_from_osm
+from servicegrid.coverage.network import StreetNetwork
 from servicegrid.coverage.snapping import snap_points, unreachable_reason
+from servicegrid.coverage.sources import network_from_lines, network_from_osm
 from servicegrid.errors import InputError
 from tests.conftest import shared_path
 

@@ -24,7 +24,8 @@ from servicegrid.demo.attributes import (
     TIERS,
 )
 from servicegrid.demo.places import DEMO_ORIGIN
-from servicegrid.geo.schema import LAYERS, conform
+from servicegrid.geo.conform import conform
+from servicegrid.geo.schema import LAYERS
 from servicegrid.geo.workspace import read_workspace
 from servicegrid.standards.audit import audit_facilities, audit_workspace
 from servicegrid.standards.loader import load_preset

@@ -9,7 +9,8 @@ import pytest
 import shapely
 
 from servicegrid.errors import InputError
-from servicegrid.geo.schema import conform, layer_spec, parse_bool
+from servicegrid.geo.conform import conform, parse_bool
+from servicegrid.geo.schema import layer_spec
 from servicegrid.geo.validate import validate_workspace
 from servicegrid.geo.workspace import WorkspaceSettings, atomic_path, read_workspace, write_layers
 

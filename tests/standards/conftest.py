@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
+
 import geopandas as gpd
+import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
+from servicegrid.geo.workspace import Workspace, WorkspaceSettings
+from servicegrid.standards.audit import audit_workspace
+from servicegrid.standards.export import write_audit
 from servicegrid.standards.loader import load_preset
 from servicegrid.standards.models import Preset
+from servicegrid.standards.records import StandardsWarning
 
 TEN_HAVES = (
     "site_fixed; sign_unified; flag; service_hall; party_room; council_room; sports_ground; "
@@ -118,3 +126,53 @@ def small_county() -> dict[str, gpd.GeoDataFrame]:
         crs=4326,
     )
     return {"townships": townships, "villages": villages, "compounds": compounds, "facilities": facilities}
+
+
+# Audit output: a county with every grade, audited and written once per test module that reads it
+
+
+def audit_county() -> Workspace:
+    """The small county with a model (F7) and a compliant (F8) village center added: every grade."""
+    county = small_county()
+    facilities = county["facilities"]
+    extra = gpd.GeoDataFrame(
+        [
+            {**model_village(id="F7", name="张村示范中心"), "village_id": "V1"},
+            {**village(id="F8", name="李村中心"), "village_id": "V2"},
+        ],
+        geometry=[Point(114.004, 35.012), Point(114.015, 35.01)],
+        crs=4326,
+    )
+    layers = {**county, "facilities": pd.concat([facilities, extra], ignore_index=True)}
+    return Workspace(path=None, layers=layers, settings=WorkspaceSettings(name="示范县"))
+
+
+@pytest.fixture
+def workspace() -> Workspace:
+    return audit_county()
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """One Chinese audit of the workspace, written once and only read by the tests that use it."""
+    out = tmp_path_factory.mktemp("written") / "audit"
+    return out, run(audit_county(), out)
+
+
+@dataclass(frozen=True)
+class Written:
+    """An audit and the files it wrote."""
+
+    result: object
+    files: tuple
+
+
+def run(workspace, out, lang="zh"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StandardsWarning)
+        result = audit_workspace(workspace, lang=lang)
+        return Written(result, tuple(write_audit(out, result, lang=lang)))
+
+
+def rows(ws, first=1, last=None):
+    return [list(r) for r in ws.iter_rows(min_row=first, max_row=last, values_only=True)]
