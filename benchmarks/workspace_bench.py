@@ -3,7 +3,7 @@
 Run: .venv/bin/python benchmarks/workspace_bench.py
 Builds the workspace in a temporary folder (townships → villages → grids and compounds on a regular
 lattice with jitter), writes it as a GeoPackage, then times read_workspace, fill_parent_ids and
-validate_workspace, the steps `servicegrid validate` runs.
+validate_layers, the steps `servicegrid validate` runs.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import shapely
 
 from servicegrid.geo.crs import metric_crs_for_lonlat
 from servicegrid.geo.hierarchy import fill_parent_ids
-from servicegrid.geo.validate import validate_workspace
+from servicegrid.geo.validate import validate_layers
 from servicegrid.geo.workspace import read_workspace, write_layers
 
 CRS = metric_crs_for_lonlat(113.6, 37.7)
@@ -77,7 +77,7 @@ def main() -> None:
         filled = fill_parent_ids(ws).workspace
         t_fill = time.perf_counter() - t
         t = time.perf_counter()
-        report = validate_workspace(filled)
+        report = validate_layers(filled)
         t_validate = time.perf_counter() - t
     print(f"workspace: {polygons:,} polygons, {len(layers['facilities']):,} facilities")
     print(

@@ -38,8 +38,7 @@ import pandas as pd
 from .errors import InputError, WorkspaceErrors
 from .geo.findings import concat_findings, count_errors
 from .geo.hierarchy import fill_parent_ids
-from .geo.validate import ValidationReport, gcj_offset_findings
-from .geo.validate import validate_workspace as _validate_layers
+from .geo.validate import ValidationReport, gcj_offset_findings, validate_layers
 from .geo.vocabularies import status_breakdown
 from .geo.workspace import Workspace, WorkspaceSettings, atomic_path, read_workspace, write_layers
 from .progress import Progress, Steps
@@ -160,7 +159,7 @@ def open_workspace(
     """
     raw = source if isinstance(source, Workspace) else read_workspace(source)
     chosen = choose_preset(raw, preset)
-    report = _validate_layers(raw, vocabularies={"tier": chosen.tier_vocabulary})
+    report = validate_layers(raw, vocabularies={"tier": chosen.tier_vocabulary})
     return Project(
         workspace=report.workspace, raw=raw, preset=chosen, findings=report.findings, notes=report.notes
     )
@@ -234,7 +233,7 @@ def fix_workspace(project: Project) -> list[str]:
 
 def audit_workspace(project: Project, *, lang: Lang = "zh") -> AuditResult:
     """Grade every facility against its tier's standard, the 1+1+2+N positions and the grids."""
-    from .standards.audit import audit_workspace as audit_layers
+    from .standards.audit import audit_layers
 
     require_valid(project)
     result = audit_layers(project.workspace, preset=project.preset, lang=lang)
@@ -251,21 +250,18 @@ def measure_coverage(
     progress: Progress | None = None,
 ) -> CoverageResult:
     """Walking coverage of every demand unit by every walk-based tier (see
-    :func:`servicegrid.coverage.analysis.measure_coverage`)."""
-    from .coverage.analysis import DEFAULT_DETOUR_FACTOR, coverage_tiers
-    from .coverage.analysis import measure_coverage as measure_layers
+    :func:`servicegrid.coverage.analysis.measure_layers`)."""
+    from .coverage.analysis import DEFAULT_DETOUR_FACTOR, measure_layers
 
     require_valid(project)
-    steps = Steps(progress, 5 + len(coverage_tiers(project.preset, radii_m=project.settings.radii_m)))
     result = measure_layers(
         project.workspace,
         project.preset,
         network=network,
         include_planned=include_planned,
         detour_factor=DEFAULT_DETOUR_FACTOR if detour_factor is None else detour_factor,
-        progress=steps,
+        progress=progress,
     )
-    steps.finish()
     note = status_breakdown(_status(project), include_planned=include_planned)
     return _with_notes(result, "notes", (f"coverage: {note}",), first=True)
 

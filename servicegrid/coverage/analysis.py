@@ -1,7 +1,7 @@
 """Walking coverage: the facility of each tier that should serve every compound, settlement,
 village and grid, how far it is on foot, and the gaps ("last hundred metres", "last kilometre").
 
-:func:`measure_coverage` takes a workspace, a standards preset (which tiers are walk-based, their
+:func:`measure_layers` takes a workspace, a standards preset (which tiers are walk-based, their
 radii, the demand units they serve and the higher tiers that may stand in for them) and a
 walking network, and returns a :class:`CoverageResult`: one row per demand unit and tier, the
 summaries per township, village and grid, the gap lists, service areas and uncovered areas.
@@ -12,7 +12,7 @@ times a detour factor stands in, and every row says ``method = "euclidean"``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,6 +26,7 @@ from ..errors import InputError
 from ..geo.hierarchy import containing_parent_ids
 from ..geo.vocabularies import village_kind
 from ..geo.workspace import Workspace
+from ..progress import Progress, Steps
 from ..standards.models import Preset
 from ..standards.records import resolve_tiers
 from .distance import nearest_facility
@@ -39,13 +40,12 @@ __all__ = [
     "access_points",
     "coverage_tiers",
     "demand_units",
-    "measure_coverage",
+    "measure_layers",
 ]
 
 logger = logging.getLogger(__name__)
 
 Method = Literal["network", "euclidean"]
-Progress = Callable[[str], None]
 
 DEFAULT_DETOUR_FACTOR = 1.3  # walking routes are about a third longer than the straight line
 DOORSTEP_M = 100.0  # "the last hundred metres" taken literally
@@ -90,7 +90,7 @@ class TierCoverage:
 
 @dataclass(frozen=True)
 class CoverageResult:
-    """Everything :func:`measure_coverage` found, as frames ready to write."""
+    """Everything :func:`measure_layers` found, as frames ready to write."""
 
     units: gpd.GeoDataFrame
     summary: pd.DataFrame
@@ -218,7 +218,7 @@ def _column(frame: pd.DataFrame, name: str, dtype: str) -> pd.api.extensions.Ext
     return pd.array([pd.NA] * len(frame), dtype=dtype)
 
 
-def measure_coverage(
+def measure_layers(
     workspace: Workspace,
     preset: Preset,
     *,
@@ -242,15 +242,15 @@ def measure_coverage(
     include_planned
         Count planned facilities too (by default only existing ones count).
     progress
-        Called with the name of each step as it starts (the CLI shows it).
+        Called with ``(step, done, total)`` as each step starts (see :mod:`servicegrid.progress`).
 
     Returns
     -------
     CoverageResult
     """
-    say = progress or (lambda _step: None)
-    crs = network.crs if network is not None else workspace.metric_crs
     tiers = coverage_tiers(preset, radii_m=workspace.settings.radii_m)
+    say = Steps(progress, 4 + len(tiers))
+    crs = network.crs if network is not None else workspace.metric_crs
     notes: list[str] = []
     say("demand units")
     layers = {name: workspace.layer(name) for name in ("compounds", "settlements", "villages", "grids")}
@@ -305,7 +305,7 @@ def measure_coverage(
     say("summaries")
     unit_rows = pd.concat(rows, ignore_index=True) if rows else _empty_units(crs)
     service_areas = pd.concat(areas, ignore_index=True) if areas else gpd.GeoDataFrame(geometry=[], crs=crs)
-    return CoverageResult(
+    result = CoverageResult(
         units=unit_rows,
         summary=summarize_coverage(unit_rows, workspace),
         gaps=coverage_gaps(unit_rows, tiers),
@@ -317,6 +317,8 @@ def measure_coverage(
         tiers=tuple(tiers),
         notes=tuple(notes),
     )
+    say.finish()
+    return result
 
 
 def _facilities(workspace: Workspace, preset: Preset, *, include_planned: bool, crs: CRS) -> gpd.GeoDataFrame:

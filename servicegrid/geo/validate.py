@@ -1,6 +1,6 @@
 """Validation of a workspace: every problem at once, each with where it is and what to do.
 
-:func:`validate_workspace` runs all checks and returns a :class:`ValidationReport` with one
+:func:`validate_layers` runs all checks and returns a :class:`ValidationReport` with one
 finding per problem (severity, layer, id, row, field, check, message) and the workspace with
 invalid geometries repaired (``make_valid``, keeping the polygonal part) so later stages can
 run on it. Errors make ``servicegrid validate`` exit non-zero; warnings do not.
@@ -26,7 +26,7 @@ from .schema import LAYERS
 from .vocabularies import Vocabulary
 from .workspace import Workspace
 
-__all__ = ["FINDING_COLUMNS", "ValidationReport", "gcj_offset_findings", "validate_workspace"]
+__all__ = ["FINDING_COLUMNS", "ValidationReport", "gcj_offset_findings", "validate_layers"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ GCJ_MIN_OFFSET_M = 50.0  # median distance to the roads below which data are tak
 
 @dataclass(frozen=True)
 class ValidationReport:
-    """Findings of :func:`validate_workspace` and the workspace conformed, with parent ids filled
+    """Findings of :func:`validate_layers` and the workspace conformed, with parent ids filled
     and safe repairs applied; ``notes`` says what was filled in."""
 
     findings: pd.DataFrame
@@ -82,7 +82,7 @@ def _ids(frame: gpd.GeoDataFrame) -> pd.Series:
     return pd.Series(pd.NA, index=range(len(frame)), dtype="string")
 
 
-def validate_workspace(
+def validate_layers(
     workspace: Workspace,
     *,
     vocabularies: Mapping[str, Vocabulary] | None = None,

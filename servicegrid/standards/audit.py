@@ -23,7 +23,7 @@ weights), ``function`` (area, hall, windows, zones and rooms by share present, h
 the share it fulfils; groups with nothing to check for the tier are dropped and the rest rescaled
 to the full points. Stars are whole multiples of ``points_per_star``.
 
-:func:`audit_workspace` runs this with the township summaries (:mod:`.summary`) and the grid
+:func:`audit_layers` runs this with the township summaries (:mod:`.summary`) and the grid
 checks (:mod:`.grids`) over a whole workspace.
 """
 
@@ -54,7 +54,7 @@ from .models import GRADES, Lang, Preset
 from .records import VOCABULARIES, FacilityRecords, StandardsWarning, conform_facilities, parse_records
 from .summary import AuditSummary, summarize_audit
 
-__all__ = ["AuditResult", "audit_facilities", "audit_workspace"]
+__all__ = ["AuditResult", "audit_facilities", "audit_layers"]
 
 logger = logging.getLogger(__name__)
 
@@ -666,7 +666,7 @@ class AuditResult:
         return self.summary.county
 
 
-def audit_workspace(
+def audit_layers(
     workspace: object,
     *,
     preset: Preset | str | None = None,

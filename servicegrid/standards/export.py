@@ -11,7 +11,7 @@
 
 Everything is written into a staging folder beside ``out_dir`` first and moved in at the end, so
 a failure leaves ``out_dir`` as it was. ``servicegrid audit`` runs the audit through
-:func:`servicegrid.pipeline.audit_workspace` and writes it with :func:`write_audit`.
+:func:`servicegrid.pipeline.audit_layers` and writes it with :func:`write_audit`.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def write_audit(
         Folder to write into (created if missing). Other files in it are kept; the
         ``townships`` subfolder is replaced whole.
     result
-        Output of :func:`~servicegrid.standards.audit.audit_workspace`.
+        Output of :func:`~servicegrid.standards.audit.audit_layers`.
     lang
         Header language; default the language the audit was run in.
     gpkg_name

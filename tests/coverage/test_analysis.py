@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from servicegrid.coverage.analysis import coverage_tiers, measure_coverage
+from servicegrid.coverage.analysis import coverage_tiers, measure_layers
 from servicegrid.coverage.sources import network_from_lines
 from servicegrid.errors import InputError
 from servicegrid.geo.workspace import Workspace, WorkspaceSettings
@@ -20,7 +20,7 @@ PRESET = load_preset("cn-default")
 def run(layers, *, settings=None, network=True, **kwargs):
     ws = Workspace(None, layers, settings or WorkspaceSettings())
     net = network_from_lines(layers["roads"], crs=ws.metric_crs) if network else None
-    return measure_coverage(ws, PRESET, network=net, **kwargs)
+    return measure_layers(ws, PRESET, network=net, **kwargs)
 
 
 def row(result, unit_id, tier):

@@ -27,7 +27,7 @@ from servicegrid.demo.places import DEMO_ORIGIN
 from servicegrid.geo.conform import conform
 from servicegrid.geo.schema import LAYERS
 from servicegrid.geo.workspace import read_workspace
-from servicegrid.standards.audit import audit_facilities, audit_workspace
+from servicegrid.standards.audit import audit_facilities, audit_layers
 from servicegrid.standards.loader import load_preset
 from servicegrid.standards.records import StandardsWarning
 
@@ -535,7 +535,7 @@ def test_items_follow_the_preset_and_are_written_mostly_in_chinese(county, prese
 
 
 def test_audit_workspace_counts_the_generated_grades(county, written):
-    result = audit_workspace(read_workspace(written.workspace))
+    result = audit_layers(read_workspace(written.workspace))
     assert result.messages == ()
     table = result.grades_by_tier().set_index("tier")
     facilities = county.layers["facilities"]

@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 from servicegrid.geo.hierarchy import fill_parent_ids
-from servicegrid.geo.validate import validate_workspace
+from servicegrid.geo.validate import validate_layers
 from servicegrid.geo.vocabularies import Vocabulary
 from servicegrid.geo.workspace import Workspace
 from tests.builders import CRS, X0, Y0, box, clean_layers, frame
@@ -22,7 +22,7 @@ def checks(report, check: str) -> pd.DataFrame:
 
 
 def test_clean_workspace_has_no_findings():
-    report = validate_workspace(Workspace(None, clean_layers()))
+    report = validate_layers(Workspace(None, clean_layers()))
     assert report.findings.empty, report.findings.to_string()
     assert report.ok
 
@@ -32,7 +32,7 @@ def test_every_problem_is_collected_not_only_the_first():
     layers["villages"] = layers["villages"].assign(households=[300, -5, 900, 800])
     layers["compounds"] = layers["compounds"].assign(village_id=["V9"])
     layers["grids"] = layers["grids"].assign(id=["G0", "G0", "G2", "G3"])
-    report = validate_workspace(Workspace(None, layers))
+    report = validate_layers(Workspace(None, layers))
     assert set(report.findings["check"]) >= {"impossible_value", "orphan_reference", "duplicate_id"}
     assert report.errors >= 3
     assert not report.ok
@@ -41,7 +41,7 @@ def test_every_problem_is_collected_not_only_the_first():
 def test_impossible_value_names_layer_id_row_and_field():
     layers = clean_layers()
     layers["facilities"] = layers["facilities"].assign(floor_area_m2=[300.0, 10_000_000.0])
-    found = checks(validate_workspace(Workspace(None, layers)), "impossible_value")
+    found = checks(validate_layers(Workspace(None, layers)), "impossible_value")
     assert found[["layer", "id", "row", "field"]].values.tolist() == [
         ["facilities", "F2", 2, "floor_area_m2"]
     ]
@@ -51,7 +51,7 @@ def test_impossible_value_names_layer_id_row_and_field():
 def test_duplicate_and_orphan_ids():
     layers = clean_layers()
     layers["grids"] = layers["grids"].assign(id=["G0", "G0", "G2", "G3"], village_id=["V1", "V1", "V2", "VX"])
-    report = validate_workspace(Workspace(None, layers))
+    report = validate_layers(Workspace(None, layers))
     dup = checks(report, "duplicate_id")
     assert dup["row"].tolist() == [1, 2]
     assert dup["message"].iloc[1] == "id 'G0' is used more than once (first at row 1); ids must be unique"
@@ -64,7 +64,7 @@ def test_self_intersecting_polygon_is_repaired_and_reported():
     layers = clean_layers()
     bowtie = shapely.Polygon([(2100, 100), (2400, 400), (2400, 100), (2100, 400)])
     layers["compounds"] = frame([{"id": "C1", "village_id": "V3", "households": 400}], [bowtie])
-    report = validate_workspace(Workspace(None, layers))
+    report = validate_layers(Workspace(None, layers))
     found = checks(report, "invalid_geometry")
     assert found["severity"].tolist() == ["warning"]
     assert "Self-intersection" in found["message"].iloc[0]
@@ -79,7 +79,7 @@ def test_empty_and_wrong_type_geometry_are_errors():
         [{"id": "C1", "village_id": "V3"}, {"id": "C2", "village_id": "V3"}],
         [shapely.Polygon(), shapely.Point(2200, 200)],
     )
-    report = validate_workspace(Workspace(None, layers))
+    report = validate_layers(Workspace(None, layers))
     assert checks(report, "empty_geometry")["id"].tolist() == ["C1"]
     wrong = checks(report, "geometry_type")
     assert wrong["message"].tolist() == ["Point where compounds need a polygon geometry"]
@@ -92,7 +92,7 @@ def test_child_sticking_out_of_parent_and_overlapping_siblings():
     moved[0] = box(-300, 0, 1000, 1000)  # 300 m outside village V1
     moved[1] = box(0, 900, 1000, 2000)  # overlaps G0 by 100 m x 1000 m
     layers["grids"] = frame(grids.drop(columns="geometry").to_dict("records"), moved)
-    report = validate_workspace(Workspace(None, layers))
+    report = validate_layers(Workspace(None, layers))
     out = checks(report, "sticks_out_of_parent")
     assert out["id"].tolist() == ["G0"]
     assert out["message"].iloc[0] == "300,000 m² (23%) lies outside its village 'V1'"
@@ -103,7 +103,7 @@ def test_child_sticking_out_of_parent_and_overlapping_siblings():
 def test_village_parts_not_covered_by_grids():
     layers = clean_layers()
     layers["grids"] = layers["grids"].iloc[[0, 2, 3]]  # V1 loses its northern grid
-    report = validate_workspace(Workspace(None, layers))
+    report = validate_layers(Workspace(None, layers))
     found = checks(report, "not_covered_by_grids")
     assert found["id"].tolist() == ["V1"]
     assert found["message"].iloc[0].startswith("1,000,000 m² (50%) is covered by no grid")
@@ -115,7 +115,7 @@ def test_facility_outside_planning_area():
         [{"id": "F1", "tier": "town_center"}, {"id": "F9", "tier": "village_center"}],
         [shapely.Point(500, 500), shapely.Point(4000 + 1500, 500)],
     )
-    found = checks(validate_workspace(Workspace(None, layers)), "outside_planning_area")
+    found = checks(validate_layers(Workspace(None, layers)), "outside_planning_area")
     assert found["id"].tolist() == ["F9"]
     assert found["message"].iloc[0].startswith("lies 1,500 m outside the planning area")
 
@@ -125,19 +125,19 @@ def test_swapped_coordinates_are_an_error():
     f = layers["facilities"]
     swapped = shapely.points(f.geometry.y.to_numpy(), f.geometry.x.to_numpy())
     layers["facilities"] = f.set_geometry(gpd.GeoSeries(swapped, crs=4326))
-    found = checks(validate_workspace(Workspace(None, layers)), "swapped_coordinates")
+    found = checks(validate_layers(Workspace(None, layers)), "swapped_coordinates")
     assert found["id"].tolist() == ["F1", "F2"]
     assert "looks like latitude/longitude swapped" in found["message"].iloc[0]
 
 
 def test_missing_layers_and_columns():
     layers = clean_layers()
-    report = validate_workspace(Workspace(None, {"townships": layers["townships"]}))
+    report = validate_layers(Workspace(None, {"townships": layers["townships"]}))
     missing = checks(report, "missing_layer")
     assert sorted(missing["layer"]) == ["compounds", "facilities"]
     no_tier = clean_layers()
     no_tier["facilities"] = no_tier["facilities"].drop(columns="tier")
-    found = checks(validate_workspace(Workspace(None, no_tier)), "missing_column")
+    found = checks(validate_layers(Workspace(None, no_tier)), "missing_column")
     assert found["field"].tolist() == ["tier"]
     assert "层级" in found["message"].iloc[0]
 
@@ -145,7 +145,7 @@ def test_missing_layers_and_columns():
 def test_text_in_numeric_column_is_a_type_error():
     layers = clean_layers()
     layers["compounds"] = layers["compounds"].assign(households=["四百"])
-    found = checks(validate_workspace(Workspace(None, layers)), "wrong_type")
+    found = checks(validate_layers(Workspace(None, layers)), "wrong_type")
     assert found[["row", "field"]].values.tolist() == [[1, "households"]]
     assert found["message"].iloc[0].startswith("'四百' is not a number")
 
@@ -155,7 +155,7 @@ def test_village_code_must_start_with_township_code():
     layers["villages"] = layers["villages"].assign(
         code=["140724100201", "140724999202", "140724101001", "140724101002"]
     )
-    found = checks(validate_workspace(Workspace(None, layers)), "code_mismatch")
+    found = checks(validate_layers(Workspace(None, layers)), "code_mismatch")
     assert found["id"].tolist() == ["V2"]
 
 
@@ -163,7 +163,7 @@ def test_unknown_tier_reported_when_tiers_are_given():
     layers = clean_layers()
     layers["facilities"] = layers["facilities"].assign(tier=["乡镇党群服务中心", "space_station"])
     tiers = Vocabulary("tier", {"town_center": ("乡镇党群服务中心",), "village_center": ("村",)})
-    report = validate_workspace(Workspace(None, layers), vocabularies={"tier": tiers})
+    report = validate_layers(Workspace(None, layers), vocabularies={"tier": tiers})
     found = checks(report, "unknown_tier")
     assert found["id"].tolist() == ["F2"]
     assert found["message"].iloc[0].startswith("tier 'space_station' is not a known value")
@@ -183,11 +183,11 @@ def test_gcj02_declared_as_wgs84_is_detected_against_roads():
     on_street = [shapely.Point(a, 1500) if i % 2 else shapely.Point(1500, a / 2) for i, a in enumerate(along)]
     honest = frame([{"id": f"F{i}", "tier": "compound_station"} for i in range(30)], on_street)
     assert checks(
-        validate_workspace(Workspace(None, {**layers, "facilities": honest})), "looks_like_gcj02"
+        validate_layers(Workspace(None, {**layers, "facilities": honest})), "looks_like_gcj02"
     ).empty
     lon, lat = wgs84_to_gcj02(honest.geometry.x.to_numpy(), honest.geometry.y.to_numpy())
     shifted = honest.set_geometry(gpd.GeoSeries(shapely.points(lon, lat), crs=4326))
-    found = checks(validate_workspace(Workspace(None, {**layers, "facilities": shifted})), "looks_like_gcj02")
+    found = checks(validate_layers(Workspace(None, {**layers, "facilities": shifted})), "looks_like_gcj02")
     assert found["layer"].tolist() == ["facilities"]
     assert "re-import with --coords gcj02" in found["message"].iloc[0]
 
@@ -195,7 +195,7 @@ def test_gcj02_declared_as_wgs84_is_detected_against_roads():
 def test_report_serialises_to_json():
     layers = clean_layers()
     layers["compounds"] = layers["compounds"].assign(village_id=["V9"])
-    payload = json.loads(validate_workspace(Workspace(None, layers)).to_json())
+    payload = json.loads(validate_layers(Workspace(None, layers)).to_json())
     assert payload["errors"] == 1
     assert payload["findings"][0]["id"] == "C1"
     assert payload["findings"][0]["row"] == 1
@@ -245,8 +245,8 @@ def test_gcj02_offset_is_also_found_against_given_paths():
     honest = frame([{"id": f"F{i}", "tier": "compound_station"} for i in range(30)], on_street)
     lon, lat = wgs84_to_gcj02(honest.geometry.x.to_numpy(), honest.geometry.y.to_numpy())
     shifted = honest.set_geometry(gpd.GeoSeries(shapely.points(lon, lat), crs=4326))
-    report = validate_workspace(Workspace(None, {**layers, "facilities": shifted}), paths=paths)
+    report = validate_layers(Workspace(None, {**layers, "facilities": shifted}), paths=paths)
     assert checks(report, "looks_like_gcj02")["layer"].tolist() == ["facilities"]
     assert checks(
-        validate_workspace(Workspace(None, {**layers, "facilities": shifted})), "looks_like_gcj02"
+        validate_layers(Workspace(None, {**layers, "facilities": shifted})), "looks_like_gcj02"
     ).empty

@@ -11,7 +11,7 @@ import shapely
 from servicegrid.errors import InputError
 from servicegrid.geo.conform import conform, parse_bool
 from servicegrid.geo.schema import layer_spec
-from servicegrid.geo.validate import validate_workspace
+from servicegrid.geo.validate import validate_layers
 from servicegrid.geo.workspace import WorkspaceSettings, atomic_path, read_workspace, write_layers
 
 
@@ -95,7 +95,7 @@ def test_invalid_settings_are_named_and_keep_their_defaults(tmp_path):
         "snap_limit_m": "'{oops' is not a readable value (JSON text expected)",
         "walk_speed_m_per_min": "Input should be greater than 0 (got -3)",
     }
-    found = validate_workspace(ws).findings
+    found = validate_layers(ws).findings
     bad = found[found["check"] == "invalid_setting"]
     assert bad[["severity", "layer", "field"]].values.tolist() == [
         ["error", "servicegrid_settings", "snap_limit_m"],

@@ -11,7 +11,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from servicegrid.geo.workspace import Workspace, WorkspaceSettings
-from servicegrid.standards.audit import audit_workspace
+from servicegrid.standards.audit import audit_layers
 from servicegrid.standards.export import write_audit
 from servicegrid.standards.loader import load_preset
 from servicegrid.standards.models import Preset
@@ -170,7 +170,7 @@ class Written:
 def run(workspace, out, lang="zh"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StandardsWarning)
-        result = audit_workspace(workspace, lang=lang)
+        result = audit_layers(workspace, lang=lang)
         return Written(result, tuple(write_audit(out, result, lang=lang)))
 
 

@@ -8,7 +8,7 @@ from rich.console import Console
 
 from servicegrid.cli.stages import audit_table
 from servicegrid.geo.workspace import Workspace, WorkspaceSettings
-from servicegrid.standards.audit import audit_workspace
+from servicegrid.standards.audit import audit_layers
 from servicegrid.standards.records import StandardsWarning
 
 from .conftest import audit_county
@@ -47,7 +47,7 @@ def test_preset_from_the_workspace_settings_relative_to_the_workspace(tmp_path):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StandardsWarning)
-        result = audit_workspace(ws)
+        result = audit_layers(ws)
     assert result.preset.id == "my-county"
     f8 = result.facilities.set_index("id").loc["F8"]
     assert f8["area_min_m2"] == 100.0

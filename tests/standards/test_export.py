@@ -12,7 +12,7 @@ import pytest
 from shapely.geometry import Point
 
 from servicegrid.geo.workspace import write_layers
-from servicegrid.standards.audit import audit_workspace
+from servicegrid.standards.audit import audit_layers
 from servicegrid.standards.export import write_audit
 from servicegrid.standards.records import StandardsWarning
 
@@ -72,7 +72,7 @@ def test_failed_write_leaves_the_folder_as_it_was(workspace, tmp_path):
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StandardsWarning)
-        result = audit_workspace(workspace)
+        result = audit_layers(workspace)
     broken = dataclasses.replace(
         result,
         summary=dataclasses.replace(
