@@ -51,7 +51,31 @@ _EXPORTS = {
     "WorkspaceErrors": "errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "InputError",
+    "Project",
+    "ServiceGridError",
+    "Workspace",
+    "WorkspaceErrors",
+    "WorkspaceSettings",
+    "__version__",
+    "audit_workspace",
+    "fix_workspace",
+    "load_network",
+    "load_preset",
+    "measure_coverage",
+    "open_workspace",
+    "plan_sites",
+    "read_source",
+    "read_workspace",
+    "run_demo",
+    "store_layers",
+    "validate_workspace",
+    "write_audit",
+    "write_coverage",
+    "write_layers",
+    "write_plan",
+]
 
 if TYPE_CHECKING:
     from .errors import InputError, ServiceGridError, WorkspaceErrors

@@ -46,7 +46,11 @@ def _imported_parts(module: Path) -> set[tuple[str, int]]:
                 target = (node.module or "").split(".")
             if target[0] != "servicegrid":
                 continue
-            names = [".".join([*target, alias.name]) for alias in node.names] if len(target) == 1 else [".".join(target)]
+            names = (
+                [".".join([*target, alias.name]) for alias in node.names]
+                if len(target) == 1
+                else [".".join(target)]
+            )
         elif isinstance(node, ast.Import):
             names = [alias.name for alias in node.names if alias.name.startswith("servicegrid")]
         for name in names:
@@ -62,10 +66,7 @@ MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).part
 @pytest.mark.parametrize("module", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_imports_run_one_way(module):
     part = _part(module)
-    if part in ANYONE:
-        allowed = set()
-    else:
-        allowed = BELOW[part] | {part}
+    allowed = set() if part in ANYONE else BELOW[part] | {part}
     wrong = sorted(
         f"line {line}: {part} imports {target}"
         for target, line in _imported_parts(module)
