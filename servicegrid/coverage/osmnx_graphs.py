@@ -21,7 +21,7 @@ from pyproj import CRS, Transformer
 from ..errors import NetworkError
 from ..geo.crs import STORAGE_CRS
 from .network import StreetNetwork, _assemble
-from .sources import _project, _resolve_crs
+from .sources import _project, _resolve_crs, walkable_rows
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -75,6 +75,16 @@ def network_from_osmnx(G: nx.MultiDiGraph, *, crs: CRS | str | int | None = None
         node_id = np.arange(len(nodes), dtype=np.int64)  # ids that are not numbers: positions
     position = {n: i for i, (n, _) in enumerate(nodes)}
     edges = list(G.edges(data=True))
+    # GraphML made with graph_from_xml carries railways and rivers too: the same walk filter as
+    # an OSM file, when the graph tags its edges
+    tags = pd.DataFrame.from_records([_tags(d) for _, _, d in edges])
+    problems: list[str] = []
+    if "highway" in tags.columns:
+        walkable, problems = walkable_rows(tags)
+        edges = [e for e, ok in zip(edges, walkable, strict=True) if ok]
+        if not edges:
+            msg = f"{source}: no edge of the graph is walkable ({problems[0]})"
+            raise NetworkError(msg)
     eu = np.array([position[u] for u, _, _ in edges], dtype=np.int64)
     ev = np.array([position[v] for _, v, _ in edges], dtype=np.int64)
     way = np.array([_first_int(d.get("osmid", -1)) for _, _, d in edges], dtype=np.int64)
@@ -137,7 +147,7 @@ def network_from_osmnx(G: nx.MultiDiGraph, *, crs: CRS | str | int | None = None
         way,
         crs=metric,
         source=source,
-        problems=[],
+        problems=problems,
     )
 
 
@@ -163,6 +173,38 @@ def _undirected_unique(
         }
     )
     return ~frame.duplicated().to_numpy()
+
+
+_TAG_ATTRIBUTES = (
+    "highway",
+    "railway",
+    "waterway",
+    "aeroway",
+    "power",
+    "barrier",
+    "natural",
+    "landuse",
+    "area",
+    "foot",
+    "motorroad",
+    "access",
+    "service",
+    "sidewalk",
+    "sidewalk:both",
+    "sidewalk:left",
+    "sidewalk:right",
+)
+
+
+def _tags(data: dict[str, Any]) -> dict[str, Any]:
+    """The OSM tags of an edge; GraphML stores osmnx's merged lists as text such as "['a', 'b']"."""
+    out = {}
+    for key in _TAG_ATTRIBUTES:
+        value = data.get(key)
+        if isinstance(value, str) and value.startswith("["):
+            value = [v.strip(" '\"") for v in value.strip("[]").split(",")]
+        out[key] = value
+    return out
 
 
 def _first_int(value: Any) -> int:

@@ -22,6 +22,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
@@ -35,6 +36,7 @@ __all__ = [
     "is_walkable",
     "network_from_lines",
     "network_from_osm",
+    "walkable_rows",
 ]
 
 #: File name endings read as OpenStreetMap data (pyosmium detects the format from them).
@@ -123,6 +125,53 @@ def is_walkable(tags: Mapping[str, str] | Any, *, include_private: bool = False)
     if include_private:
         return True
     return tags.get("access") not in _NO_ACCESS and tags.get("service") != "private"
+
+
+_TAG_KEYS = ("highway", "area", "foot", "motorroad", "access", "service", *_SIDEWALK_KEYS)
+_NOT_WALKS = ("railway", "waterway", "aeroway", "power", "barrier", "natural", "landuse")
+
+
+def walkable_rows(tags: pd.DataFrame, *, include_private: bool = False) -> tuple[np.ndarray, list[str]]:
+    """Which rows of a table of way tags (one column per key) belong to the walking network, and
+    a note on what was dropped, by reason — the filter of :func:`is_walkable` for sources that
+    carry tags as columns (GraphML and osmnx graphs, a roads layer with a ``highway`` column).
+
+    A row without any ``highway`` value is dropped as what it is (``railway=rail``,
+    ``waterway=river`` …) when the source tags its ways, so that a railway is never walked along.
+    A value that is a list (osmnx's merged edges) is walkable when any of its parts is.
+
+    Examples
+    --------
+    >>> keep, notes = walkable_rows(pd.DataFrame({"highway": ["footway", None, "motorway"],
+    ...                                           "railway": [None, "rail", None]}))
+    >>> keep.tolist(), notes
+    ([True, False, False], ['dropped 2 of 3 ways that are not walkable: highway=motorway 1, railway=rail 1'])
+    """
+    n = len(tags)
+    if n == 0:
+        return np.zeros(0, dtype=bool), []
+    columns = [c for c in _TAG_KEYS if c in tags.columns]
+    records = tags[columns].astype(object).where(tags[columns].notna(), None).to_dict("records")
+    keep = np.zeros(n, dtype=bool)
+    for i, record in enumerate(records):  # one small dict per way: the filter is per-way logic
+        highway = record.get("highway")
+        options = highway if isinstance(highway, list | tuple) else [highway]
+        keep[i] = any(is_walkable({**record, "highway": h}, include_private=include_private) for h in options)
+    if keep.all():
+        return keep, []
+    blank = "no highway tag"
+    reason = pd.Series(blank, index=tags.index, dtype=object)
+    if "highway" in tags.columns:
+        hw = tags["highway"].map(lambda v: ",".join(map(str, v)) if isinstance(v, list | tuple) else v)
+        reason = reason.where(hw.isna(), "highway=" + hw.astype(str))
+    for key in reversed(_NOT_WALKS):
+        if key in tags.columns:
+            has = tags[key].notna() & (reason == blank)
+            reason = reason.where(~has, key + "=" + tags[key].astype(str))
+    counts = reason[~keep].value_counts()
+    counts = counts.iloc[np.lexsort((counts.index.to_numpy(dtype=str), -counts.to_numpy()))]
+    shown = ", ".join(f"{r} {c:,}" for r, c in counts.head(6).items()) + (", …" if len(counts) > 6 else "")
+    return keep, [f"dropped {int((~keep).sum()):,} of {n:,} ways that are not walkable: {shown}"]
 
 
 def _resolve_crs(crs: CRS | str | int | None, lon: np.ndarray, lat: np.ndarray, box: Any) -> CRS:
@@ -362,6 +411,12 @@ def network_from_lines(
         row = int(np.flatnonzero(bad)[0])
         msg = f"roads layer, row {row + 1}: a {values[row].geom_type}; the roads layer must hold LineStrings"
         raise NetworkError(msg)
+    problems: list[str] = []
+    if isinstance(roads, gpd.GeoDataFrame) and "highway" in roads.columns and roads["highway"].notna().any():
+        # a line the user drew without a class is a path they mean to walk: only classed ones are filtered
+        classed = roads["highway"].notna().to_numpy()
+        walkable, problems = walkable_rows(pd.DataFrame(roads.drop(columns=roads.geometry.name))[classed])
+        present[np.flatnonzero(classed)[~walkable]] = False
     rows = np.flatnonzero(present)
     parts, part_row = shapely.get_parts(values[rows], return_index=True)
     coords, part_of_coord = shapely.get_coordinates(parts, return_index=True)
@@ -379,5 +434,5 @@ def network_from_lines(
         rows[part_row],
         crs=metric,
         source="roads layer",
-        problems=[],
+        problems=problems,
     )

@@ -20,6 +20,7 @@ from servicegrid.coverage.network import StreetNetwork
 from servicegrid.coverage.osmnx_graphs import network_from_graphml, network_from_osmnx
 from servicegrid.coverage.sources import is_walkable, network_from_lines, network_from_osm
 from servicegrid.errors import NetworkError
+from tests.builders import frame
 from tests.conftest import shared_path
 
 from .conftest import (
@@ -294,3 +295,43 @@ def test_wrong_kind_of_file_is_refused(tmp_path):
     bad.write_text("<graphml><graph>")
     with pytest.raises(NetworkError, match=r"bad\.graphml: not a readable GraphML file"):
         network_from_graphml(bad)
+
+
+def test_graphml_railways_and_rivers_are_not_walked(tmp_path):
+    """A GraphML from osmnx's graph_from_xml carries every way: the walk filter drops the others."""
+    import networkx as nx
+
+    G = nx.MultiDiGraph(crs="EPSG:4326", name="county.graphml")
+    xy = {1: (113.600, 37.700), 2: (113.601, 37.700), 3: (113.602, 37.700), 4: (113.603, 37.700)}
+    for n, (x, y) in xy.items():
+        G.add_node(n, x=x, y=y)
+    G.add_edge(1, 2, osmid=10, highway="footway")
+    G.add_edge(2, 3, osmid=11, railway="rail")
+    G.add_edge(3, 4, osmid=12, highway="['residential', 'motorway']")  # osmnx's merged edge: walkable
+    G.add_edge(1, 4, osmid=13, waterway="river")
+    G.add_edge(2, 4, osmid=14, highway="motorway")
+    path = tmp_path / "county.graphml"
+    nx.write_graphml(G, path)
+    net = network_from_graphml(path)
+    assert sorted(net.edge_way.tolist()) == [10, 12]
+    assert net.problems == (
+        "dropped 3 of 5 ways that are not walkable: highway=motorway 1, railway=rail 1, waterway=river 1",
+    )
+
+
+def test_roads_layer_with_a_highway_column_is_filtered_but_unclassed_lines_kept():
+    roads = frame(
+        [
+            {"id": "R1", "highway": "footway"},
+            {"id": "R2", "highway": "motorway"},
+            {"id": "R3", "highway": None},
+        ],
+        [
+            shapely.LineString([(0, 0), (100, 0)]),
+            shapely.LineString([(100, 0), (200, 0)]),
+            shapely.LineString([(200, 0), (300, 0)]),
+        ],
+    )
+    net = network_from_lines(roads)
+    assert sorted(set(net.edge_way.tolist())) == [0, 2]
+    assert net.problems == ("dropped 1 of 2 ways that are not walkable: highway=motorway 1",)
