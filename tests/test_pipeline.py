@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -104,3 +106,24 @@ def test_non_numbers_missing_tiers_and_broken_settings_are_findings():
     warned = found[found["check"] == "approximate_value"]
     assert warned[["layer", "id"]].values.tolist() == [["compounds", "C1"]]
     assert project.workspace.layer("compounds")["households"].tolist() == [400]
+
+
+@pytest.mark.parametrize("planning_area", [True, False])
+def test_one_facility_far_away_does_not_move_the_metric_crs(planning_area):
+    layers = county()
+    if not planning_area:  # no townships or villages: the bulk of the demand units decides
+        layers = {k: v for k, v in layers.items() if k not in ("townships", "villages", "grids")}
+    base = open_workspace(Workspace(None, layers))
+    stray = layers["facilities"].iloc[:1].assign(id="F9", name="坐标错误", tier="town_center")
+    stray = stray.set_geometry([shapely.Point(0, 0)], crs=4326)
+    far = open_workspace(Workspace(None, {**layers, "facilities": pd.concat([layers["facilities"], stray])}))
+    assert far.workspace.metric_crs == base.workspace.metric_crs
+    a = measure_coverage(base, network=load_network(base)).units
+    b = measure_coverage(far, network=load_network(far)).units
+    shared = ["unit_id", "tier", "walk_m"]
+    merged = a[shared].merge(b[shared], on=["unit_id", "tier"], suffixes=("", "_far"))
+    assert len(merged) == len(a)
+    assert np.allclose(merged["walk_m"].fillna(-1), merged["walk_m_far"].fillna(-1))
+    if planning_area:
+        outside = far.findings[far.findings["check"] == "outside_planning_area"]
+        assert outside["id"].tolist() == ["F9"]

@@ -72,7 +72,7 @@ def test_coverage_radius_is_inclusive():
     assert rows.loc["beyond", "walk_m"] == 300.5
     assert rows.loc["at", "covered"]
     assert not rows.loc["beyond", "covered"]
-    assert rows.loc["beyond", "reason"] == "300 m on foot, beyond the 300 m radius"
+    assert rows.loc["beyond", "reason"] == "300.5 m on foot, beyond the 300 m radius"
 
 
 def test_doorstep_is_inclusive():

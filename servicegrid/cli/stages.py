@@ -139,7 +139,13 @@ def coverage_table(result: CoverageResult, preset: Preset, lang: Lang = "zh") ->
     )
     for i, header in enumerate(headers):
         table.add_column(header, justify="left" if i < 2 else "right")
-    unit_names = {"compounds": "小区", "settlements": "自然村", "villages": "村/社区", "grids": "网格"}
+    unit_names = {
+        "compounds": "小区",
+        "settlements": "自然村",
+        "villages": "村/社区",
+        "grids": "网格",
+        "all": "合计(不重复)",
+    }
     for rec in result.county_table().to_dict("records"):
         doorstep = ""
         if rec["tier"] == "compound_station":
@@ -149,7 +155,9 @@ def coverage_table(result: CoverageResult, preset: Preset, lang: Lang = "zh") ->
         rate = "–" if pd.isna(rec["household_rate"]) else f"{rec['household_rate']:.0%}"
         table.add_row(
             preset.label("tiers", rec["tier"], lang),
-            unit_names.get(rec["unit_layer"], rec["unit_layer"]) if zh else rec["unit_layer"],
+            unit_names.get(rec["unit_layer"], rec["unit_layer"])
+            if zh
+            else ("all, counted once" if rec["unit_layer"] == "all" else rec["unit_layer"]),
             f"{int(rec['units_covered']):,}/{int(rec['units']):,} ({rec['unit_rate']:.0%})",
             f"{rec['households']:,.0f}",
             rate,

@@ -23,23 +23,20 @@ import shapely
 from pyproj import CRS
 
 from ..errors import InputError
-from ..geo.hierarchy import containing_parent_ids
-from ..geo.vocabularies import village_kind
 from ..geo.workspace import Workspace
 from ..progress import Progress, Steps
 from ..standards.models import Preset
 from ..standards.records import resolve_tiers
+from .demand import DEMAND_LAYERS, access_points, counted_households, demand_units, typed_column
 from .distance import nearest_facility
 from .network import StreetNetwork
 from .snapping import SnapResult, snap_points
 
 __all__ = [
-    "Access",
+    "DEFAULT_DETOUR_FACTOR",
     "CoverageResult",
     "TierCoverage",
-    "access_points",
     "coverage_tiers",
-    "demand_units",
     "measure_layers",
 ]
 
@@ -142,82 +139,6 @@ def coverage_tiers(preset: Preset, *, radii_m: Mapping[str, float] | None = None
     return out
 
 
-def demand_units(layers: Mapping[str, gpd.GeoDataFrame], *, crs: CRS) -> gpd.GeoDataFrame:
-    """Every demand unit (compound, settlement, village or community, grid) in one frame, in ``crs``.
-
-    Columns: ``unit_layer``, ``unit_id``, ``unit_name``, ``unit_kind`` (``compounds``,
-    ``settlements``, ``villages``, ``communities`` or ``grids``), ``area_kind`` (``community``
-    or ``village``: the kind of village the unit lies in), households, population and the ids
-    of the township, village and grid it lies in.
-    """
-    villages = _village_info(layers.get("villages"))
-    grids = layers.get("grids")
-    frames = []
-    for layer in ("compounds", "settlements", "villages", "grids"):
-        frame = layers.get(layer)
-        if frame is None or len(frame) == 0:
-            continue
-        frame = frame.to_crs(crs)
-        village_id = _text(frame, "id" if layer == "villages" else "village_id")
-        area_kind = village_id.map(villages["kind"]).astype(object).fillna("village").to_numpy(dtype=object)
-        if layer == "villages":
-            unit_kind = np.where(area_kind == "community", "communities", "villages")
-        else:
-            unit_kind = np.full(len(frame), layer)
-        if layer == "grids":
-            grid_id = frame["id"].astype("string")
-        elif layer in ("compounds", "settlements") and grids is not None and len(grids):
-            grid_id = containing_parent_ids(frame, grids, crs=crs)
-        else:
-            grid_id = _text(frame, "grid_id")
-        frames.append(
-            gpd.GeoDataFrame(
-                {
-                    "unit_layer": layer,
-                    "unit_id": frame["id"].astype("string").to_numpy(),
-                    "unit_name": _column(frame, "name", "string"),
-                    "unit_kind": unit_kind,
-                    "area_kind": area_kind,
-                    "households": _column(frame, "households", "Int64"),
-                    "population": _column(frame, "population", "Int64"),
-                    "township_id": pd.array(village_id.map(villages["township_id"]), dtype="string"),
-                    "village_id": pd.array(village_id, dtype="string"),
-                    "grid_id": pd.array(grid_id, dtype="string"),
-                },
-                geometry=frame.geometry.to_numpy(),
-                crs=crs,
-            )
-        )
-    if not frames:
-        msg = "the workspace has no demand units (compounds, settlements, villages or grids) to measure"
-        raise InputError(msg)
-    return pd.concat(frames, ignore_index=True)
-
-
-def _village_info(villages: gpd.GeoDataFrame | None) -> pd.DataFrame:
-    """Kind (community or village) and township of each village, indexed by village id."""
-    if villages is None or len(villages) == 0:
-        return pd.DataFrame({"kind": pd.Series(dtype=object), "township_id": pd.Series(dtype="string")})
-    info = pd.DataFrame(
-        {"kind": village_kind(villages).to_numpy(), "township_id": _text(villages, "township_id").to_numpy()},
-        index=villages["id"].astype("string").to_numpy(),
-    )
-    return info[~info.index.duplicated()]
-
-
-def _text(frame: pd.DataFrame, name: str) -> pd.Series:
-    """Column ``name`` as text, or a blank column when ``frame`` lacks it."""
-    if name in frame.columns:
-        return frame[name].astype("string")
-    return pd.Series(pd.NA, index=frame.index, dtype="string")
-
-
-def _column(frame: pd.DataFrame, name: str, dtype: str) -> pd.api.extensions.ExtensionArray:
-    if name in frame.columns:
-        return pd.array(frame[name].to_numpy(), dtype=dtype)
-    return pd.array([pd.NA] * len(frame), dtype=dtype)
-
-
 def measure_layers(
     workspace: Workspace,
     preset: Preset,
@@ -253,8 +174,10 @@ def measure_layers(
     crs = network.crs if network is not None else workspace.metric_crs
     notes: list[str] = []
     say("demand units")
-    layers = {name: workspace.layer(name) for name in ("compounds", "settlements", "villages", "grids")}
-    units = demand_units({k: v for k, v in layers.items() if len(v)}, crs=crs)
+    units = demand_units(
+        {name: workspace.layer(name) for name in DEMAND_LAYERS if name in workspace}, crs=crs
+    )
+    notes.extend(_point_compound_note(units))
     facilities = _facilities(workspace, preset, include_planned=include_planned, crs=crs)
     if network is None:
         notes.append(
@@ -267,7 +190,8 @@ def measure_layers(
         method = "network"
         _check_overlap(network, units, margin_m=workspace.settings.snap_limit_m)
     say("access points")
-    access = access_points(units, workspace.layer("gates").to_crs(crs), network)
+    gates = workspace.layer("gates").to_crs(crs)
+    access = access_points(units, gates, network)
     ap_snap = None
     fac_snap = None
     if network is not None:
@@ -275,10 +199,12 @@ def measure_layers(
         limit = workspace.settings.snap_limit_m
         ap_snap = snap_points(network, gpd.GeoSeries(access.points, crs=crs), max_distance=limit)
         fac_snap = snap_points(network, facilities.geometry, max_distance=limit)
-        far = int((~fac_snap.ok).sum())
-        if far:
+        far = ~fac_snap.ok
+        if far.any():
+            named = _named(facilities[far])
             notes.append(
-                f"{far} facilities are farther than {limit:g} m from every path and cannot be reached"
+                f"{int(far.sum())} facilities are farther than {limit:g} m from every path and cannot be "
+                f"reached: {named}"
             )
     rows, areas = [], []
     for spec in tiers:
@@ -286,11 +212,14 @@ def measure_layers(
         served = spec.serves_unit(units)
         provider = np.isin(facilities["tier"].to_numpy(), spec.providers)
         if not provider.any():
-            notes.append(f"{spec.tier}: no existing facility of this tier or a stand-in; every unit is a gap")
+            if served.any():
+                notes.append(
+                    f"{spec.tier}: no facility of this tier or a stand-in serves today; every unit is a gap"
+                )
             n = int(served.sum())
             nearest = _Nearest(np.full(n, -1), np.full(n, np.inf), np.full(n, _NO_FACILITY, dtype=object))
         elif network is None:
-            nearest = _euclidean(units[served], facilities[provider], detour_factor=detour_factor)
+            nearest = _euclidean(units, served, gates, facilities[provider], detour_factor=detour_factor)
         else:
             nearest, node_source, node_distance = _on_network(
                 network, fac_snap.take(provider), ap_snap, access.owner, served
@@ -300,8 +229,11 @@ def measure_layers(
                     network, spec, facilities[provider], fac_snap.take(provider), node_source, node_distance
                 )
             )
-        nearest = _inside_compounds(nearest, units[served], facilities[provider])
-        rows.append(_unit_rows(units[served], nearest, facilities[provider], spec, method))
+        nearest = _inside_units(nearest, units[served], facilities[provider])
+        counted = np.column_stack(
+            [counted_households(units, served, column)[served] for column in ("households", "population")]
+        )
+        rows.append(_unit_rows(units[served], nearest, facilities[provider], spec, method, counted))
     say("summaries")
     unit_rows = pd.concat(rows, ignore_index=True) if rows else _empty_units(crs)
     service_areas = pd.concat(areas, ignore_index=True) if areas else gpd.GeoDataFrame(geometry=[], crs=crs)
@@ -354,52 +286,6 @@ def _check_overlap(network: StreetNetwork, units: gpd.GeoDataFrame, *, margin_m:
 
 
 @dataclass(frozen=True)
-class Access:
-    """Access points of demand units (metric), the unit each belongs to, and how it was found."""
-
-    points: np.ndarray  # shapely points, metric
-    owner: np.ndarray  # position of the unit each point belongs to
-    kind: np.ndarray  # gate, boundary or inside
-
-
-def access_points(units: gpd.GeoDataFrame, gates: gpd.GeoDataFrame, network: StreetNetwork | None) -> Access:
-    """Where residents leave each unit: a compound's gates, else where its boundary meets a path,
-    else its representative point; other units at their representative point."""
-    n = len(units)
-    compound = (units["unit_layer"] == "compounds").to_numpy()
-    points, owner, kind = [], [], []
-    has_access = np.zeros(n, dtype=bool)
-    if len(gates) and "compound_id" in gates:
-        pos = pd.Series(np.flatnonzero(compound), index=units["unit_id"].to_numpy()[compound])
-        pos = pos[~pos.index.duplicated()]
-        gate_owner = gates["compound_id"].astype("string").map(pos)
-        ok = gate_owner.notna().to_numpy()
-        points.append(gates.geometry.to_numpy()[ok])
-        owner.append(gate_owner[ok].astype(int).to_numpy())
-        kind.append(np.full(ok.sum(), "gate"))
-        has_access[owner[-1]] = True
-    if network is not None and network.n_edges:
-        todo = np.flatnonzero(compound & ~has_access)
-        boundary = shapely.boundary(units.geometry.to_numpy()[todo])
-        b_idx, e_idx = network.edge_tree.query(boundary, predicate="intersects")
-        if len(b_idx):
-            crossing = shapely.intersection(boundary[b_idx], network.edge_geometry[e_idx])
-            parts, part_of = shapely.get_parts(crossing, return_index=True)
-            is_point = shapely.get_type_id(parts) == 0
-            # Where a path runs along the boundary the crossing is a line: take a point on it.
-            parts = np.where(is_point, parts, shapely.point_on_surface(parts))
-            points.append(parts)
-            owner.append(todo[b_idx[part_of]])
-            kind.append(np.full(len(parts), "boundary"))
-            has_access[todo[b_idx[part_of]]] = True
-    rest = np.flatnonzero(~has_access)
-    points.append(shapely.point_on_surface(units.geometry.to_numpy()[rest]))
-    owner.append(rest)
-    kind.append(np.full(len(rest), "inside"))
-    return Access(np.concatenate(points), np.concatenate(owner).astype(np.int64), np.concatenate(kind))
-
-
-@dataclass(frozen=True)
 class _Nearest:
     """Per served unit: nearest facility position (-1 none), walking metres and a reason."""
 
@@ -435,31 +321,74 @@ def _on_network(
     return _Nearest(facility, walk, reason), result.node_source, result.node_distance
 
 
-def _euclidean(units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *, detour_factor: float) -> _Nearest:
-    n = len(units)
-    if len(facilities) == 0:
-        return _Nearest(np.full(n, -1), np.full(n, np.inf), np.full(n, _NO_FACILITY, dtype=object))
-    unit_idx, fac_idx = facilities.sindex.nearest(units.geometry, return_all=False)
+def _euclidean(
+    units: gpd.GeoDataFrame,
+    served: np.ndarray,
+    gates: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    *,
+    detour_factor: float,
+) -> _Nearest:
+    """Straight lines × ``detour_factor`` from the same places walking starts from: a compound's
+    gates, else the unit itself (its boundary, 0 inside it), else its point."""
+    access = access_points(units, gates, None)
+    from_gate = access.kind == "gate"
+    # without paths a polygon is left from its boundary: measure from the polygon itself
+    start = np.where(from_gate, access.points, units.geometry.to_numpy()[access.owner])
+    keep = served[access.owner]
+    start, owner = start[keep], access.owner[keep]
+    ap_idx, fac_idx = facilities.sindex.nearest(start, return_all=False)
+    dist = np.full(len(start), np.inf)
+    dist[ap_idx] = shapely.distance(start[ap_idx], facilities.geometry.to_numpy()[fac_idx]) * detour_factor
+    fac = np.full(len(start), -1, dtype=np.int64)
+    fac[ap_idx] = fac_idx
+    unit_pos = np.cumsum(served) - 1
+    owner = unit_pos[owner]
+    order = np.lexsort((dist, owner))
+    first = order[np.unique(owner[order], return_index=True)[1]]
+    n = int(served.sum())
     facility = np.full(n, -1, dtype=np.int64)
-    facility[unit_idx] = fac_idx
-    straight = shapely.distance(units.geometry.to_numpy(), facilities.geometry.to_numpy()[facility])
-    return _Nearest(facility, straight * detour_factor, np.full(n, None, dtype=object))
+    walk = np.full(n, np.inf)
+    facility[owner[first]] = fac[first]
+    walk[owner[first]] = dist[first]
+    return _Nearest(facility, walk, np.full(n, None, dtype=object))
 
 
-def _inside_compounds(nearest: _Nearest, units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> _Nearest:
-    """A facility inside a compound serves it at distance 0."""
-    compound = (units["unit_layer"] == "compounds").to_numpy()
-    if not compound.any() or len(facilities) == 0:
+def _inside_units(nearest: _Nearest, units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> _Nearest:
+    """A facility inside a unit's polygon (compound, settlement, village, grid) serves it at 0 m."""
+    geom = units.geometry.to_numpy()
+    polygonal = np.isin(shapely.get_type_id(geom), (3, 6))
+    if not polygonal.any() or len(facilities) == 0:
         return nearest
-    fac_idx, unit_idx = gpd.GeoSeries(units.geometry.to_numpy()[compound]).sindex.query(
+    fac_idx, unit_idx = gpd.GeoSeries(geom[polygonal]).sindex.query(
         facilities.geometry.to_numpy(), predicate="within"
     )
     if len(fac_idx) == 0:
         return nearest
-    where = np.flatnonzero(compound)[unit_idx]
+    where = np.flatnonzero(polygonal)[unit_idx]
     facility, walk, reason = nearest.facility.copy(), nearest.walk_m.copy(), nearest.reason.copy()
     facility[where], walk[where], reason[where] = fac_idx, 0.0, None
     return _Nearest(facility, walk, reason)
+
+
+def _named(facilities: gpd.GeoDataFrame, limit: int = 5) -> str:
+    """'F12 (青山站), F30 (…), …' for a note."""
+    names = typed_column(facilities, "name", "string").to_numpy(dtype=object)
+    shown = [
+        f"{i} ({n})" if isinstance(n, str) else str(i) for i, n in zip(facilities["id"], names, strict=True)
+    ]
+    return ", ".join(shown[:limit]) + (", …" if len(shown) > limit else "")
+
+
+def _point_compound_note(units: gpd.GeoDataFrame) -> list[str]:
+    compound = (units["unit_layer"] == "compounds").to_numpy()
+    points = compound & (shapely.get_type_id(units.geometry.to_numpy()) == 0)
+    if not points.any():
+        return []
+    return [
+        f"{int(points.sum())} compounds are given as points, without a boundary: each is measured from "
+        "its point (draw the compounds or add gates for distances from their entrances)"
+    ]
 
 
 def _unit_rows(
@@ -468,10 +397,13 @@ def _unit_rows(
     facilities: gpd.GeoDataFrame,
     spec: TierCoverage,
     method: Method,
+    counted: np.ndarray,
 ) -> gpd.GeoDataFrame:
     found = nearest.facility >= 0
     fac_ids = facilities["id"].to_numpy(dtype=object)
-    fac_names = _column(facilities, "name", "string").to_numpy(dtype=object) if len(facilities) else fac_ids
+    fac_names = (
+        typed_column(facilities, "name", "string").to_numpy(dtype=object) if len(facilities) else fac_ids
+    )
     fac_geom = facilities.geometry.to_numpy()
     facility_id = np.where(found, fac_ids[np.maximum(nearest.facility, 0)] if len(facilities) else None, None)
     facility_name = np.where(
@@ -489,13 +421,17 @@ def _unit_rows(
     )
     reason = nearest.reason.copy()
     beyond = found & np.isfinite(walk) & ~covered
-    reason[beyond] = [f"{w:,.0f} m on foot, beyond the {spec.radius_m:,.0f} m radius" for w in walk[beyond]]
+    reason[beyond] = [
+        f"{_metres(w, spec.radius_m)} on foot, beyond the {spec.radius_m:,.0f} m radius" for w in walk[beyond]
+    ]
     no_facility = ~found & pd.isna(reason)
     reason[no_facility] = _NO_FACILITY
     out = units[UNIT_COLUMNS].copy()
     return gpd.GeoDataFrame(
         out.assign(
             tier=spec.tier,
+            households_counted=counted[:, 0],
+            population_counted=counted[:, 1],
             facility_id=pd.array(facility_id, dtype="string"),
             facility_name=pd.array(facility_name, dtype="string"),
             walk_m=np.round(walk, 2),
@@ -512,6 +448,12 @@ def _unit_rows(
     )
 
 
+def _metres(walk: float, radius: float) -> str:
+    """A distance beyond ``radius`` written so that it never reads as the radius itself."""
+    text = f"{walk:,.0f} m"
+    return text if round(walk) > radius else f"{walk:,.1f} m" if round(walk, 1) > radius else f"{walk:,.2f} m"
+
+
 def _empty_units(crs: CRS) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {c: pd.Series(dtype="string") for c in [*UNIT_COLUMNS, "tier"]}, geometry=[], crs=crs
@@ -519,24 +461,41 @@ def _empty_units(crs: CRS) -> gpd.GeoDataFrame:
 
 
 def summarize_coverage(units: pd.DataFrame, workspace: Workspace) -> pd.DataFrame:
-    """Coverage per tier and unit layer for the county and every township, village and grid."""
+    """Coverage per tier and unit layer for the county and every township, village and grid.
+
+    Each unit layer a tier serves has its own rows; the rows with ``unit_layer`` "all" add the
+    layers up with nested units counted once (``households_counted``: a community's compounds
+    are not counted again in the community), so their households are the register's.
+    """
     if len(units) == 0:
         return pd.DataFrame()
-    hh = units["households"].astype("Float64").fillna(0).to_numpy(dtype=float)
-    pop = units["population"].astype("Float64").fillna(0).to_numpy(dtype=float)
-    base = pd.DataFrame(
-        {
-            "tier": units["tier"].to_numpy(),
-            "unit_layer": units["unit_layer"].to_numpy(),
-            "units": 1,
-            "units_covered": units["covered"].to_numpy(dtype=int),
-            "households": hh,
-            "households_covered": hh * units["covered"].to_numpy(),
-            "households_doorstep": hh * units["doorstep"].to_numpy(),
-            "population": pop,
-            "population_covered": pop * units["covered"].to_numpy(),
-        }
-    )
+    covered = units["covered"].to_numpy(dtype=bool)
+    doorstep = units["doorstep"].to_numpy(dtype=bool)
+    layers = []
+    for layer, hh_col, pop_col in (
+        (units["unit_layer"].to_numpy(), "households", "population"),
+        (np.full(len(units), "all", dtype=object), "households_counted", "population_counted"),
+    ):
+        hh = units[hh_col].astype("Float64").fillna(0).to_numpy(dtype=float)
+        pop = units[pop_col].astype("Float64").fillna(0).to_numpy(dtype=float)
+        counts = hh_col == "households" or None
+        layers.append(
+            pd.DataFrame(
+                {
+                    "tier": units["tier"].to_numpy(),
+                    "unit_layer": layer,
+                    "units": 1 if counts else (hh > 0).astype(int),
+                    "units_covered": covered.astype(int) if counts else ((hh > 0) & covered).astype(int),
+                    "households": hh,
+                    "households_covered": hh * covered,
+                    "households_doorstep": hh * doorstep,
+                    "population": pop,
+                    "population_covered": pop * covered,
+                }
+            )
+        )
+    base = pd.concat(layers, ignore_index=True)
+    units = pd.concat([units, units], ignore_index=True)
     names = {
         level: _names(workspace.layer(layer))
         for level, layer in (("township", "townships"), ("village", "villages"), ("grid", "grids"))
@@ -622,7 +581,7 @@ def _service_area(
         {
             "tier": spec.tier,
             "facility_id": facilities["id"].to_numpy()[present],
-            "facility_name": _column(facilities, "name", "string")[present],
+            "facility_name": typed_column(facilities, "name", "string")[present],
             "facility_tier": facilities["tier"].to_numpy()[present],
             "radius_m": spec.radius_m,
             "reached_nodes": counts - 1,

@@ -1,20 +1,19 @@
-"""Walking coverage: the facility of each tier that should serve every compound, settlement,
-village and grid, how far it is on foot, and the gaps ("last hundred metres", "last kilometre").
+"""Demand units: every compound, settlement, village or community and grid in one frame, the
+households each one counts for a tier (nested units counted once), and where residents leave it.
 
-:func:`measure_layers` takes a workspace, a standards preset (which tiers are walk-based, their
-radii, the demand units they serve and the higher tiers that may stand in for them) and a
-walking network, and returns a :class:`CoverageResult`: one row per demand unit and tier, the
-summaries per township, village and grid, the gap lists, service areas and uncovered areas.
-Each tier is one multi-source shortest-path pass. Without a network, straight-line distance
-times a detour factor stands in, and every row says ``method = "euclidean"``.
+:func:`demand_units` gathers the demand layers with the township, village and grid each unit
+lies in. :func:`counted_households` says how many households a unit counts for a tier that
+serves several nested layers (a community center serves the compounds of a community and the
+community itself): compounds and settlements count their own, a grid or village counts only the
+households not already in the finer units inside it, and a village counts nothing when its
+grids are served. :func:`access_points` gives the points a unit's walking distance starts from:
+a compound's gates, else where a polygon's boundary meets a path, else a point inside it.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -25,121 +24,26 @@ from pyproj import CRS
 from ..errors import InputError
 from ..geo.hierarchy import containing_parent_ids
 from ..geo.vocabularies import village_kind
-from ..geo.workspace import Workspace
-from ..progress import Progress, Steps
-from ..standards.models import Preset
-from ..standards.records import resolve_tiers
-from .distance import nearest_facility
 from .network import StreetNetwork
-from .snapping import SnapResult, snap_points
 
-__all__ = [
-    "Access",
-    "CoverageResult",
-    "TierCoverage",
-    "access_points",
-    "coverage_tiers",
-    "demand_units",
-    "measure_layers",
-]
+__all__ = ["DEMAND_LAYERS", "Access", "access_points", "counted_households", "demand_units"]
 
-logger = logging.getLogger(__name__)
-
-Method = Literal["network", "euclidean"]
-
-DEFAULT_DETOUR_FACTOR = 1.3  # walking routes are about a third longer than the straight line
-DOORSTEP_M = 100.0  # "the last hundred metres" taken literally
-SERVICE_AREA_MARGIN_M = 25.0  # a service area reaches a building depth beyond the path
-_NO_FACILITY = "no facility of this tier"
-_EPS_M = 1e-6  # a unit exactly at the radius is covered, whatever the float rounding
-GAP_NAMES = {"compound_station": "last_hundred_meters", "village_center": "last_kilometer"}
-UNIT_COLUMNS = [
-    "unit_layer",
-    "unit_id",
-    "unit_name",
-    "unit_kind",
-    "households",
-    "population",
-    "township_id",
-    "village_id",
-    "grid_id",
-]
+DEMAND_LAYERS = ("compounds", "settlements", "villages", "grids")
+_FINE = ("compounds", "settlements")  # units that lie inside grids and villages
 
 
-@dataclass(frozen=True)
-class TierCoverage:
-    """How one walk-based tier is measured: its radius, who serves and what it serves."""
-
-    tier: str
-    radius_m: float
-    partial_m: float | None
-    providers: tuple[str, ...]  # the tier itself, then the higher tiers that may stand in
-    serves: tuple[str, ...]
-
-    def serves_unit(self, units: pd.DataFrame) -> np.ndarray:
-        """Mask of ``units`` this tier should serve (grids follow the kind of their village)."""
-        kind = units["unit_kind"].to_numpy()
-        mask = np.isin(kind, self.serves)
-        area = units["area_kind"].to_numpy()
-        grids = kind == "grids"
-        implicit = ((area == "community") & ("communities" in self.serves)) | (
-            (area == "village") & ("villages" in self.serves)
-        )
-        return mask | (grids & implicit)
+def text_column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """Column ``name`` as text, or a blank column when ``frame`` lacks it."""
+    if name in frame.columns:
+        return frame[name].astype("string")
+    return pd.Series(pd.NA, index=frame.index, dtype="string")
 
 
-@dataclass(frozen=True)
-class CoverageResult:
-    """Everything :func:`measure_layers` found, as frames ready to write."""
-
-    units: gpd.GeoDataFrame
-    summary: pd.DataFrame
-    gaps: gpd.GeoDataFrame
-    service_areas: gpd.GeoDataFrame
-    uncovered_areas: gpd.GeoDataFrame
-    method: Method
-    tiers: tuple[TierCoverage, ...]
-    notes: tuple[str, ...] = field(default=())
-
-    def layers(self) -> dict[str, pd.DataFrame]:
-        """The result layers by name, as written to the results GeoPackage."""
-        return {
-            "coverage_units": self.units,
-            "coverage_summary": self.summary,
-            "coverage_gaps": self.gaps,
-            "service_areas": self.service_areas,
-            "uncovered_areas": self.uncovered_areas,
-        }
-
-    def county_table(self) -> pd.DataFrame:
-        """Coverage of the whole county per tier and unit layer (the CLI's summary)."""
-        county = self.summary[self.summary["level"] == "county"]
-        return county.drop(columns=["level", "area_id", "area_name"]).reset_index(drop=True)
-
-
-def coverage_tiers(preset: Preset, *, radii_m: Mapping[str, float] | None = None) -> list[TierCoverage]:
-    """The walk-based tiers of ``preset``, with radii overridden by ``radii_m`` (workspace settings)."""
-    radii_m = dict(radii_m or {})
-    unknown = sorted(set(radii_m) - set(preset.tiers))
-    if unknown:
-        msg = f"radii_m names unknown tier(s) {', '.join(unknown)}; tiers are: {', '.join(preset.tiers)}"
-        raise InputError(msg, layer="servicegrid_settings", field="radii_m")
-    out = []
-    for tier_id, tier in preset.tiers.items():
-        if tier.walk_radius_m is None or not tier.serves:
-            continue
-        radius = float(radii_m.get(tier_id, tier.walk_radius_m.value))
-        partial = None if tier.partial_radius_m is None else float(tier.partial_radius_m.value)
-        out.append(
-            TierCoverage(
-                tier=tier_id,
-                radius_m=radius,
-                partial_m=partial if partial is not None and partial > radius else None,
-                providers=(tier_id, *tier.stand_ins),
-                serves=tuple(tier.serves),
-            )
-        )
-    return out
+def typed_column(frame: pd.DataFrame, name: str, dtype: str) -> pd.api.extensions.ExtensionArray:
+    """Column ``name`` as an array of ``dtype``, or a blank one when ``frame`` lacks it."""
+    if name in frame.columns:
+        return pd.array(frame[name].to_numpy(), dtype=dtype)
+    return pd.array([pd.NA] * len(frame), dtype=dtype)
 
 
 def demand_units(layers: Mapping[str, gpd.GeoDataFrame], *, crs: CRS) -> gpd.GeoDataFrame:
@@ -153,12 +57,12 @@ def demand_units(layers: Mapping[str, gpd.GeoDataFrame], *, crs: CRS) -> gpd.Geo
     villages = _village_info(layers.get("villages"))
     grids = layers.get("grids")
     frames = []
-    for layer in ("compounds", "settlements", "villages", "grids"):
+    for layer in DEMAND_LAYERS:
         frame = layers.get(layer)
         if frame is None or len(frame) == 0:
             continue
         frame = frame.to_crs(crs)
-        village_id = _text(frame, "id" if layer == "villages" else "village_id")
+        village_id = text_column(frame, "id" if layer == "villages" else "village_id")
         area_kind = village_id.map(villages["kind"]).astype(object).fillna("village").to_numpy(dtype=object)
         if layer == "villages":
             unit_kind = np.where(area_kind == "community", "communities", "villages")
@@ -166,20 +70,20 @@ def demand_units(layers: Mapping[str, gpd.GeoDataFrame], *, crs: CRS) -> gpd.Geo
             unit_kind = np.full(len(frame), layer)
         if layer == "grids":
             grid_id = frame["id"].astype("string")
-        elif layer in ("compounds", "settlements") and grids is not None and len(grids):
+        elif layer in _FINE and grids is not None and len(grids):
             grid_id = containing_parent_ids(frame, grids, crs=crs)
         else:
-            grid_id = _text(frame, "grid_id")
+            grid_id = text_column(frame, "grid_id")
         frames.append(
             gpd.GeoDataFrame(
                 {
                     "unit_layer": layer,
                     "unit_id": frame["id"].astype("string").to_numpy(),
-                    "unit_name": _column(frame, "name", "string"),
+                    "unit_name": typed_column(frame, "name", "string"),
                     "unit_kind": unit_kind,
                     "area_kind": area_kind,
-                    "households": _column(frame, "households", "Int64"),
-                    "population": _column(frame, "population", "Int64"),
+                    "households": typed_column(frame, "households", "Int64"),
+                    "population": typed_column(frame, "population", "Int64"),
                     "township_id": pd.array(village_id.map(villages["township_id"]), dtype="string"),
                     "village_id": pd.array(village_id, dtype="string"),
                     "grid_id": pd.array(grid_id, dtype="string"),
@@ -199,158 +103,66 @@ def _village_info(villages: gpd.GeoDataFrame | None) -> pd.DataFrame:
     if villages is None or len(villages) == 0:
         return pd.DataFrame({"kind": pd.Series(dtype=object), "township_id": pd.Series(dtype="string")})
     info = pd.DataFrame(
-        {"kind": village_kind(villages).to_numpy(), "township_id": _text(villages, "township_id").to_numpy()},
+        {
+            "kind": village_kind(villages).to_numpy(),
+            "township_id": text_column(villages, "township_id").to_numpy(),
+        },
         index=villages["id"].astype("string").to_numpy(),
     )
     return info[~info.index.duplicated()]
 
 
-def _text(frame: pd.DataFrame, name: str) -> pd.Series:
-    """Column ``name`` as text, or a blank column when ``frame`` lacks it."""
-    if name in frame.columns:
-        return frame[name].astype("string")
-    return pd.Series(pd.NA, index=frame.index, dtype="string")
+def counted_households(units: pd.DataFrame, served: np.ndarray, column: str = "households") -> np.ndarray:
+    """The households (or ``column``) each served unit counts for, so that nested units count once.
 
+    Compounds and settlements count their own. What a village or community holds beyond them
+    (its register figure less theirs, never below zero) is counted by its served grids — shared
+    in proportion to what each grid holds beyond the compounds and settlements inside it — or,
+    without grids, by the village itself. A village's units thus add up to its register figure
+    whenever that figure is at least the sum of its compounds and settlements. Without a village
+    figure a grid counts its own rest. Units not served count 0; blank values stay blank (NaN).
 
-def _column(frame: pd.DataFrame, name: str, dtype: str) -> pd.api.extensions.ExtensionArray:
-    if name in frame.columns:
-        return pd.array(frame[name].to_numpy(), dtype=dtype)
-    return pd.array([pd.NA] * len(frame), dtype=dtype)
-
-
-def measure_layers(
-    workspace: Workspace,
-    preset: Preset,
-    *,
-    network: StreetNetwork | None = None,
-    include_planned: bool = False,
-    detour_factor: float = DEFAULT_DETOUR_FACTOR,
-    progress: Progress | None = None,
-) -> CoverageResult:
-    """Walking coverage of every demand unit by every walk-based tier of ``preset``.
-
-    Parameters
-    ----------
-    workspace
-        The workspace (facilities and at least one demand layer; gates improve compound access).
-    preset
-        Standards preset: walk radii, served units and stand-in tiers (radii overridden by the
-        workspace settings' ``radii_m``).
-    network
-        The walking network in the workspace's metric CRS. ``None`` measures straight lines
-        times ``detour_factor`` and marks every row ``method="euclidean"``.
-    include_planned
-        Count planned facilities too (by default only existing ones count).
-    progress
-        Called with ``(step, done, total)`` as each step starts (see :mod:`servicegrid.progress`).
-
-    Returns
-    -------
-    CoverageResult
+    Examples
+    --------
+    >>> units = pd.DataFrame({"unit_layer": ["compounds", "villages"], "unit_id": ["K", "V"],
+    ...                       "households": [400, 1000], "village_id": ["V", "V"], "grid_id": [None, None]})
+    >>> counted_households(units, np.array([True, True])).tolist()
+    [400.0, 600.0]
     """
-    tiers = coverage_tiers(preset, radii_m=workspace.settings.radii_m)
-    say = Steps(progress, 4 + len(tiers))
-    crs = network.crs if network is not None else workspace.metric_crs
-    notes: list[str] = []
-    say("demand units")
-    layers = {name: workspace.layer(name) for name in ("compounds", "settlements", "villages", "grids")}
-    units = demand_units({k: v for k, v in layers.items() if len(v)}, crs=crs)
-    facilities = _facilities(workspace, preset, include_planned=include_planned, crs=crs)
-    if network is None:
-        notes.append(
-            f"no walking network: distances are straight lines × {detour_factor:g} (method=euclidean); "
-            "give an OpenStreetMap file with --network or a roads layer for walking distances"
+    value = units[column].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    layer = units["unit_layer"].to_numpy(dtype=object)
+    village_of = units["village_id"].to_numpy(dtype=object)
+    out = np.where(served, value, 0.0)
+    fine = served & np.isin(layer, _FINE)
+    grid = served & (layer == "grids")
+    village = (layer == "villages") & pd.notna(village_of)
+
+    def by(keys: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """Sum of ``values`` per key, looked up at the keys ``at`` (0 for keys without any)."""
+        sums = pd.Series(np.nan_to_num(values)).groupby(keys).sum()
+        return pd.Series(at).map(sums).fillna(0.0).to_numpy(dtype=float)
+
+    # what each village holds beyond its compounds and settlements (NaN: no village figure)
+    fine_in_village = by(village_of[fine], value[fine], village_of[village])
+    rest = pd.Series(np.maximum(value[village] - fine_in_village, 0.0), index=village_of[village])
+    rest = rest[~rest.index.duplicated()]
+    if grid.any():
+        own = units["unit_id"].to_numpy(dtype=object)[grid]
+        grid_rest = np.maximum(
+            value[grid] - by(units["grid_id"].to_numpy(dtype=object)[fine], value[fine], own), 0.0
         )
-        logger.info(notes[-1])  # in the result notes too
-        method: Method = "euclidean"
-    else:
-        method = "network"
-        _check_overlap(network, units, margin_m=workspace.settings.snap_limit_m)
-    say("access points")
-    access = access_points(units, workspace.layer("gates").to_crs(crs), network)
-    ap_snap = None
-    fac_snap = None
-    if network is not None:
-        say("snapping to the network")
-        limit = workspace.settings.snap_limit_m
-        ap_snap = snap_points(network, gpd.GeoSeries(access.points, crs=crs), max_distance=limit)
-        fac_snap = snap_points(network, facilities.geometry, max_distance=limit)
-        far = int((~fac_snap.ok).sum())
-        if far:
-            notes.append(
-                f"{far} facilities are farther than {limit:g} m from every path and cannot be reached"
-            )
-    rows, areas = [], []
-    for spec in tiers:
-        say(f"distances: {spec.tier}")
-        served = spec.serves_unit(units)
-        provider = np.isin(facilities["tier"].to_numpy(), spec.providers)
-        if not provider.any():
-            notes.append(f"{spec.tier}: no existing facility of this tier or a stand-in; every unit is a gap")
-            n = int(served.sum())
-            nearest = _Nearest(np.full(n, -1), np.full(n, np.inf), np.full(n, _NO_FACILITY, dtype=object))
-        elif network is None:
-            nearest = _euclidean(units[served], facilities[provider], detour_factor=detour_factor)
-        else:
-            nearest, node_source, node_distance = _on_network(
-                network, fac_snap.take(provider), ap_snap, access.owner, served
-            )
-            areas.append(
-                _service_area(
-                    network, spec, facilities[provider], fac_snap.take(provider), node_source, node_distance
-                )
-            )
-        nearest = _inside_compounds(nearest, units[served], facilities[provider])
-        rows.append(_unit_rows(units[served], nearest, facilities[provider], spec, method))
-    say("summaries")
-    unit_rows = pd.concat(rows, ignore_index=True) if rows else _empty_units(crs)
-    service_areas = pd.concat(areas, ignore_index=True) if areas else gpd.GeoDataFrame(geometry=[], crs=crs)
-    result = CoverageResult(
-        units=unit_rows,
-        summary=summarize_coverage(unit_rows, workspace),
-        gaps=coverage_gaps(unit_rows, tiers),
-        service_areas=service_areas,
-        uncovered_areas=_uncovered_areas(
-            units, unit_rows, service_areas, tiers, workspace.layer("villages").to_crs(crs)
-        ),
-        method=method,
-        tiers=tuple(tiers),
-        notes=tuple(notes),
-    )
-    say.finish()
-    return result
-
-
-def _facilities(workspace: Workspace, preset: Preset, *, include_planned: bool, crs: CRS) -> gpd.GeoDataFrame:
-    """Facilities that count (existing, or planned too), with tier ids resolved, in ``crs``."""
-    frame = workspace.layer("facilities")
-    if len(frame) == 0:
-        msg = "the workspace has no facilities to measure coverage from"
-        raise InputError(msg, layer="facilities")
-    status = (
-        frame["status"].astype("string").str.strip().str.casefold().fillna("existing")
-        if "status" in frame
-        else pd.Series("existing", index=frame.index)
-    )
-    keep = status.isin(["existing", "现有", "已建", "在用", ""]) | (
-        include_planned & status.isin(["planned", "规划", "在建", "拟建"])
-    )
-    frame = frame[keep.to_numpy()]
-    tiers = resolve_tiers(frame["tier"], preset, ids=frame["id"])
-    present = ~(shapely.is_missing(frame.geometry.array) | shapely.is_empty(frame.geometry.array))
-    out = frame.assign(tier=tiers.to_numpy(), id=frame["id"].astype("string"))[present]
-    return out.to_crs(crs).reset_index(drop=True)
-
-
-def _check_overlap(network: StreetNetwork, units: gpd.GeoDataFrame, *, margin_m: float) -> None:
-    """Refuse a network that lies somewhere else than the workspace (no unit within snapping reach)."""
-    net_box = shapely.box(*network.node_xy.min(axis=0), *network.node_xy.max(axis=0))
-    if not shapely.dwithin(units.geometry.to_numpy(), net_box, margin_m).any():
-        msg = (
-            f"the walking network ({network.source or 'given'}) does not overlap the workspace's demand units; "
-            "is it the network of another place?"
-        )
-        raise InputError(msg)
+        share_of = village_of[grid]
+        total = by(share_of, grid_rest, share_of)
+        target = pd.Series(share_of).map(rest).to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scaled = np.where(total > 0, grid_rest * target / total, 0.0)
+        out[grid] = np.where(np.isnan(target), grid_rest, scaled)
+    mine = served & village
+    if mine.any():
+        by_grids = by(village_of[grid], out[grid], village_of[mine]) if grid.any() else 0.0
+        out[mine] = np.maximum(rest.reindex(village_of[mine]).to_numpy(dtype=float) - by_grids, 0.0)
+        out[mine] = np.where(np.isnan(value[mine]), np.nan, out[mine])
+    return out
 
 
 @dataclass(frozen=True)
@@ -363,10 +175,12 @@ class Access:
 
 
 def access_points(units: gpd.GeoDataFrame, gates: gpd.GeoDataFrame, network: StreetNetwork | None) -> Access:
-    """Where residents leave each unit: a compound's gates, else where its boundary meets a path,
-    else its representative point; other units at their representative point."""
+    """Where residents leave each unit: a compound's gates; else, for any polygon, where its
+    boundary meets a path; else a point inside it (a unit given as a point: the point)."""
     n = len(units)
+    geom = units.geometry.to_numpy()
     compound = (units["unit_layer"] == "compounds").to_numpy()
+    polygonal = np.isin(shapely.get_type_id(geom), (3, 6))
     points, owner, kind = [], [], []
     has_access = np.zeros(n, dtype=bool)
     if len(gates) and "compound_id" in gates:
@@ -379,8 +193,8 @@ def access_points(units: gpd.GeoDataFrame, gates: gpd.GeoDataFrame, network: Str
         kind.append(np.full(ok.sum(), "gate"))
         has_access[owner[-1]] = True
     if network is not None and network.n_edges:
-        todo = np.flatnonzero(compound & ~has_access)
-        boundary = shapely.boundary(units.geometry.to_numpy()[todo])
+        todo = np.flatnonzero(polygonal & ~has_access)
+        boundary = shapely.boundary(geom[todo])
         b_idx, e_idx = network.edge_tree.query(boundary, predicate="intersects")
         if len(b_idx):
             crossing = shapely.intersection(boundary[b_idx], network.edge_geometry[e_idx])
@@ -393,289 +207,7 @@ def access_points(units: gpd.GeoDataFrame, gates: gpd.GeoDataFrame, network: Str
             kind.append(np.full(len(parts), "boundary"))
             has_access[todo[b_idx[part_of]]] = True
     rest = np.flatnonzero(~has_access)
-    points.append(shapely.point_on_surface(units.geometry.to_numpy()[rest]))
+    points.append(shapely.point_on_surface(geom[rest]))
     owner.append(rest)
     kind.append(np.full(len(rest), "inside"))
     return Access(np.concatenate(points), np.concatenate(owner).astype(np.int64), np.concatenate(kind))
-
-
-@dataclass(frozen=True)
-class _Nearest:
-    """Per served unit: nearest facility position (-1 none), walking metres and a reason."""
-
-    facility: np.ndarray
-    walk_m: np.ndarray
-    reason: np.ndarray
-
-
-def _on_network(
-    network: StreetNetwork,
-    sources: SnapResult,
-    ap_snap: SnapResult,
-    ap_owner: np.ndarray,
-    served: np.ndarray,
-) -> tuple[_Nearest, np.ndarray, np.ndarray]:
-    """One multi-source pass; each served unit takes its best access point."""
-    keep = served[ap_owner]
-    targets = ap_snap.take(keep)
-    owner = ap_owner[keep]
-    result = nearest_facility(network, sources, targets)
-    # Units are numbered by their position among the served ones.
-    unit_pos = np.cumsum(served) - 1
-    owner = unit_pos[owner]
-    order = np.lexsort((result.distance, owner))
-    first = order[np.unique(owner[order], return_index=True)[1]]
-    n = int(served.sum())
-    facility = np.full(n, -1, dtype=np.int64)
-    walk = np.full(n, np.inf)
-    reason = np.full(n, None, dtype=object)
-    facility[owner[first]] = result.source[first]
-    walk[owner[first]] = result.distance[first]
-    reason[owner[first]] = result.reason[first]
-    return _Nearest(facility, walk, reason), result.node_source, result.node_distance
-
-
-def _euclidean(units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *, detour_factor: float) -> _Nearest:
-    n = len(units)
-    if len(facilities) == 0:
-        return _Nearest(np.full(n, -1), np.full(n, np.inf), np.full(n, _NO_FACILITY, dtype=object))
-    unit_idx, fac_idx = facilities.sindex.nearest(units.geometry, return_all=False)
-    facility = np.full(n, -1, dtype=np.int64)
-    facility[unit_idx] = fac_idx
-    straight = shapely.distance(units.geometry.to_numpy(), facilities.geometry.to_numpy()[facility])
-    return _Nearest(facility, straight * detour_factor, np.full(n, None, dtype=object))
-
-
-def _inside_compounds(nearest: _Nearest, units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> _Nearest:
-    """A facility inside a compound serves it at distance 0."""
-    compound = (units["unit_layer"] == "compounds").to_numpy()
-    if not compound.any() or len(facilities) == 0:
-        return nearest
-    fac_idx, unit_idx = gpd.GeoSeries(units.geometry.to_numpy()[compound]).sindex.query(
-        facilities.geometry.to_numpy(), predicate="within"
-    )
-    if len(fac_idx) == 0:
-        return nearest
-    where = np.flatnonzero(compound)[unit_idx]
-    facility, walk, reason = nearest.facility.copy(), nearest.walk_m.copy(), nearest.reason.copy()
-    facility[where], walk[where], reason[where] = fac_idx, 0.0, None
-    return _Nearest(facility, walk, reason)
-
-
-def _unit_rows(
-    units: gpd.GeoDataFrame,
-    nearest: _Nearest,
-    facilities: gpd.GeoDataFrame,
-    spec: TierCoverage,
-    method: Method,
-) -> gpd.GeoDataFrame:
-    found = nearest.facility >= 0
-    fac_ids = facilities["id"].to_numpy(dtype=object)
-    fac_names = _column(facilities, "name", "string").to_numpy(dtype=object) if len(facilities) else fac_ids
-    fac_geom = facilities.geometry.to_numpy()
-    facility_id = np.where(found, fac_ids[np.maximum(nearest.facility, 0)] if len(facilities) else None, None)
-    facility_name = np.where(
-        found, fac_names[np.maximum(nearest.facility, 0)] if len(facilities) else None, None
-    )
-    straight = np.full(len(units), np.nan)
-    if found.any():
-        straight[found] = shapely.distance(
-            units.geometry.to_numpy()[found], fac_geom[nearest.facility[found]]
-        )
-    walk = np.where(np.isfinite(nearest.walk_m), nearest.walk_m, np.nan)
-    covered = walk <= spec.radius_m + _EPS_M
-    partial = (
-        ~covered & (walk <= spec.partial_m + _EPS_M) if spec.partial_m else np.zeros(len(units), dtype=bool)
-    )
-    reason = nearest.reason.copy()
-    beyond = found & np.isfinite(walk) & ~covered
-    reason[beyond] = [f"{w:,.0f} m on foot, beyond the {spec.radius_m:,.0f} m radius" for w in walk[beyond]]
-    no_facility = ~found & pd.isna(reason)
-    reason[no_facility] = _NO_FACILITY
-    out = units[UNIT_COLUMNS].copy()
-    return gpd.GeoDataFrame(
-        out.assign(
-            tier=spec.tier,
-            facility_id=pd.array(facility_id, dtype="string"),
-            facility_name=pd.array(facility_name, dtype="string"),
-            walk_m=np.round(walk, 2),
-            straight_m=np.round(straight, 2),
-            radius_m=spec.radius_m,
-            covered=covered,
-            partial=partial,
-            doorstep=walk <= DOORSTEP_M + _EPS_M,
-            method=method,
-            reason=pd.array(reason, dtype="string"),
-        ),
-        geometry=shapely.point_on_surface(units.geometry.to_numpy()),
-        crs=units.crs,
-    )
-
-
-def _empty_units(crs: CRS) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {c: pd.Series(dtype="string") for c in [*UNIT_COLUMNS, "tier"]}, geometry=[], crs=crs
-    )
-
-
-def summarize_coverage(units: pd.DataFrame, workspace: Workspace) -> pd.DataFrame:
-    """Coverage per tier and unit layer for the county and every township, village and grid."""
-    if len(units) == 0:
-        return pd.DataFrame()
-    hh = units["households"].astype("Float64").fillna(0).to_numpy(dtype=float)
-    pop = units["population"].astype("Float64").fillna(0).to_numpy(dtype=float)
-    base = pd.DataFrame(
-        {
-            "tier": units["tier"].to_numpy(),
-            "unit_layer": units["unit_layer"].to_numpy(),
-            "units": 1,
-            "units_covered": units["covered"].to_numpy(dtype=int),
-            "households": hh,
-            "households_covered": hh * units["covered"].to_numpy(),
-            "households_doorstep": hh * units["doorstep"].to_numpy(),
-            "population": pop,
-            "population_covered": pop * units["covered"].to_numpy(),
-        }
-    )
-    names = {
-        level: _names(workspace.layer(layer))
-        for level, layer in (("township", "townships"), ("village", "villages"), ("grid", "grids"))
-    }
-    parts = []
-    for level, key in (
-        ("county", None),
-        ("township", "township_id"),
-        ("village", "village_id"),
-        ("grid", "grid_id"),
-    ):
-        area = pd.Series("county", index=units.index) if key is None else units[key].astype("string")
-        frame = base.assign(area_id=area.to_numpy())
-        frame = frame[frame["area_id"].notna()]
-        grouped = (
-            frame.groupby(["area_id", "tier", "unit_layer"], sort=True).sum(numeric_only=True).reset_index()
-        )
-        grouped.insert(0, "level", level)
-        grouped.insert(2, "area_name", grouped["area_id"].map(names.get(level, {})) if key else "county")
-        parts.append(grouped)
-    out = pd.concat(parts, ignore_index=True)
-    out["units_uncovered"] = out["units"] - out["units_covered"]
-    out["households_uncovered"] = out["households"] - out["households_covered"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["unit_rate"] = (out["units_covered"] / out["units"]).round(4)
-        out["household_rate"] = (
-            out["households_covered"] / out["households"].where(out["households"] > 0)
-        ).round(4)
-        out["doorstep_household_rate"] = (
-            out["households_doorstep"] / out["households"].where(out["households"] > 0)
-        ).round(4)
-        out["population_rate"] = (
-            out["population_covered"] / out["population"].where(out["population"] > 0)
-        ).round(4)
-    return out
-
-
-def _names(layer: gpd.GeoDataFrame) -> dict[str, str]:
-    if len(layer) == 0 or "name" not in layer:
-        return {}
-    return dict(zip(layer["id"].astype("string"), layer["name"].astype("string"), strict=True))
-
-
-def coverage_gaps(units: gpd.GeoDataFrame, tiers: list[TierCoverage]) -> gpd.GeoDataFrame:
-    """Units beyond their tier's radius, nearest first to fix: the "last hundred metres" for
-    compounds without a station in reach, the "last kilometre" for settlements and villages."""
-    if len(units) == 0:
-        return units
-    gaps = units[~units["covered"].to_numpy(dtype=bool)].copy()
-    gaps.insert(0, "gap", gaps["tier"].map(GAP_NAMES).fillna("beyond_radius").to_numpy())
-    gaps["to_go_m"] = (gaps["walk_m"] - gaps["radius_m"]).round(1)
-    hh = gaps["households"].astype("Float64").fillna(0)
-    return (
-        gaps.assign(_hh=hh.to_numpy())
-        .sort_values(["gap", "tier", "_hh"], ascending=[True, True, False])
-        .drop(columns="_hh")
-        .reset_index(drop=True)
-    )
-
-
-def _service_area(
-    network: StreetNetwork,
-    spec: TierCoverage,
-    facilities: gpd.GeoDataFrame,
-    snaps: SnapResult,
-    node_source: np.ndarray,
-    node_distance: np.ndarray,
-) -> gpd.GeoDataFrame:
-    """Each facility's catchment within the radius: the network it is the nearest facility for,
-    as the concave hull of the reached nodes and its own entrance, a building depth wide."""
-    reached = (node_source >= 0) & (node_distance <= spec.radius_m)
-    labels = np.concatenate([node_source[reached], np.flatnonzero(snaps.ok)])
-    xy = np.concatenate([network.node_xy[reached], snaps.xy[snaps.ok]])
-    if len(labels) == 0:
-        return gpd.GeoDataFrame(geometry=[], crs=network.crs)
-    order = np.argsort(labels, kind="stable")
-    labels, xy = labels[order], xy[order]
-    present, dense = np.unique(labels, return_inverse=True)  # multipoints wants 0..k-1, sorted
-    hulls = shapely.concave_hull(shapely.multipoints(shapely.points(xy), indices=dense), ratio=0.3)
-    polygons = shapely.buffer(hulls, SERVICE_AREA_MARGIN_M, quad_segs=4)
-    counts = np.bincount(dense)
-    return gpd.GeoDataFrame(
-        {
-            "tier": spec.tier,
-            "facility_id": facilities["id"].to_numpy()[present],
-            "facility_name": _column(facilities, "name", "string")[present],
-            "facility_tier": facilities["tier"].to_numpy()[present],
-            "radius_m": spec.radius_m,
-            "reached_nodes": counts - 1,
-            "area_m2": np.round(shapely.area(polygons), 1),
-        },
-        geometry=polygons,
-        crs=network.crs,
-    )
-
-
-def _uncovered_areas(
-    units: gpd.GeoDataFrame,
-    unit_rows: gpd.GeoDataFrame,
-    service_areas: gpd.GeoDataFrame,
-    tiers: list[TierCoverage],
-    villages: gpd.GeoDataFrame,
-) -> gpd.GeoDataFrame:
-    """Where each tier does not reach, per village: compounds and settlements that are not covered
-    (their own polygons), and the parts of served villages and communities outside every service area."""
-    parts = []
-    geom = units.geometry.to_numpy()
-    polygonal = np.isin(shapely.get_type_id(geom), (3, 6))
-    small = units["unit_kind"].isin(["compounds", "settlements"]).to_numpy()
-    large = units["unit_kind"].isin(["villages", "communities"]).to_numpy()
-    for spec in tiers:
-        served = spec.serves_unit(units) & polygonal
-        rows = unit_rows[unit_rows["tier"] == spec.tier]
-        uncovered_ids = set(rows.loc[~rows["covered"].to_numpy(dtype=bool), "unit_id"])
-        missed = served & small & units["unit_id"].isin(uncovered_ids).to_numpy()
-        mine = service_areas[service_areas["tier"] == spec.tier] if len(service_areas) else service_areas
-        reach = shapely.union_all(mine.geometry.to_numpy()) if len(mine) else shapely.Polygon()
-        beyond = shapely.difference(shapely.union_all(geom[served & large]), reach)
-        gap = shapely.union_all([shapely.union_all(geom[missed]), beyond])
-        if shapely.is_empty(gap):
-            continue
-        if len(villages):
-            pieces = shapely.intersection(gap, villages.geometry.to_numpy())
-            keep = ~shapely.is_empty(pieces) & (shapely.area(pieces) > 1.0)
-            village_ids = villages["id"].astype("string").to_numpy()[keep]
-            pieces = pieces[keep]
-        else:
-            pieces, village_ids = np.array([gap]), np.array([pd.NA])
-        parts.append(
-            gpd.GeoDataFrame(
-                {
-                    "tier": spec.tier,
-                    "village_id": pd.array(village_ids, dtype="string"),
-                    "area_m2": np.round(shapely.area(pieces), 1),
-                },
-                geometry=pieces,
-                crs=units.crs,
-            )
-        )
-    if not parts:
-        return gpd.GeoDataFrame({"tier": pd.Series(dtype="string")}, geometry=[], crs=units.crs)
-    return pd.concat(parts, ignore_index=True)

@@ -138,6 +138,7 @@ def validate_layers(
         roads = paths if paths is not None else placed.get("roads", gpd.GeoSeries([], crs=4326)).geometry
         found.append(_check_gcj_offset(placed, roads, crs=crs))
         found.append(_check_codes(layers))
+    found.append(_check_blank_households(layers))
     return ValidationReport(concat_findings(found), repaired, notes)
 
 
@@ -673,6 +674,30 @@ def _median_road_distance(
     pts = gpd.GeoSeries(shapely.points(lon, lat), crs=4326).to_crs(crs).array
     _idx, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
     return float(np.median(dist)) if len(dist) else np.inf
+
+
+def _check_blank_households(layers: Mapping[str, gpd.GeoDataFrame]) -> pd.DataFrame:
+    """Demand units without households: coverage by households and plans cannot weigh them."""
+    out = []
+    for name in DEMAND_LAYERS:
+        frame = layers.get(name)
+        if frame is None or len(frame) == 0:
+            continue
+        blank = frame["households"].isna().to_numpy() if "households" in frame else np.ones(len(frame), bool)
+        if not blank.any():
+            continue
+        what = "have no households recorded" if blank.all() else "have blank households"
+        out.append(
+            _findings(
+                "warning",
+                name,
+                "blank_households",
+                f"{int(blank.sum()):,} of {len(frame):,} {name} {what}: coverage by households leaves them "
+                "out, and a plan weighs each as the median of the units that have a figure (as 1 when none has)",
+                field="households",
+            )
+        )
+    return concat_findings(out)
 
 
 def _check_codes(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:

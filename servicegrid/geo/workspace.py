@@ -14,18 +14,20 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pyproj import CRS
 
-from ..errors import InputError
+from ..errors import CRSError, InputError
 from .chinacoords import CoordSystem
-from .crs import STORAGE_CRS, metric_crs, to_storage
+from .crs import STORAGE_CRS, metric_crs, metric_crs_for_lonlat, to_storage
 from .schema import LAYERS
 
 __all__ = [
@@ -83,10 +85,23 @@ class Workspace:
         columns = LAYERS[name].column_names if name in LAYERS else []
         return gpd.GeoDataFrame({c: pd.Series(dtype="string") for c in columns}, geometry=[], crs=STORAGE_CRS)
 
-    @property
+    @cached_property
     def metric_crs(self) -> CRS:
-        """The metric CRS of the workspace's extent (see :mod:`servicegrid.geo.crs`)."""
-        return metric_crs(*(g for g in self.layers.values() if len(g)))
+        """The metric CRS of the planning area (see :mod:`servicegrid.geo.crs`).
+
+        Chosen from the townships, else the villages, else the middle of the demand units (the
+        median position, so that one compound far away does not move it), else every layer: a
+        facility with wrong coordinates never changes how the county is measured.
+        """
+        for name in ("townships", "villages"):
+            if name in self:
+                return metric_crs(self.layers[name])
+        demand = [self.layers[n] for n in ("compounds", "settlements", "grids") if n in self]
+        frames = demand or [g for g in self.layers.values() if len(g)]
+        if not frames:
+            msg = "cannot choose a metric CRS: every layer is empty"
+            raise CRSError(msg)
+        return metric_crs_for_lonlat(*_median_position(frames))
 
     def metric(self, name: str) -> gpd.GeoDataFrame:
         """Layer ``name`` in the workspace's metric CRS."""
@@ -95,6 +110,23 @@ class Workspace:
     def with_layers(self, **layers: gpd.GeoDataFrame) -> Workspace:
         """A copy with ``layers`` replaced or added."""
         return replace(self, layers={**self.layers, **layers})
+
+
+def _median_position(frames: list[gpd.GeoDataFrame]) -> tuple[float, float]:
+    """The median longitude and latitude of the features of ``frames`` (any CRS)."""
+    lon, lat = [], []
+    for frame in frames:
+        geom = frame.geometry
+        geom = geom[~(geom.is_empty | geom.isna())]
+        if len(geom) == 0:
+            continue
+        bounds = geom.to_crs(STORAGE_CRS).bounds if not geom.crs.equals(STORAGE_CRS) else geom.bounds
+        lon.append((bounds["minx"] + bounds["maxx"]).to_numpy() / 2)
+        lat.append((bounds["miny"] + bounds["maxy"]).to_numpy() / 2)
+    if not lon:
+        msg = "cannot choose a metric CRS: every layer is empty"
+        raise CRSError(msg)
+    return float(np.nanmedian(np.concatenate(lon))), float(np.nanmedian(np.concatenate(lat)))
 
 
 def read_workspace(path: str | os.PathLike[str]) -> Workspace:

@@ -212,4 +212,78 @@ def test_a_tier_without_facilities_gives_rows_that_say_why():
     assert not bool(got["covered"])
     assert pd.isna(got["walk_m"])  # never an infinite distance in the output
     assert np.isfinite(result.units["walk_m"].dropna()).all()
-    assert any(n.startswith("compound_station: no existing facility") for n in result.notes)
+    assert (
+        "compound_station: no facility of this tier or a stand-in serves today; every unit is a gap"
+        in result.notes
+    )
+    # no settlement or village is served by a village centre here, and no note says otherwise
+    assert not any(n.startswith("village_center") for n in result.notes)
+
+
+def test_every_polygon_unit_is_measured_from_where_it_meets_the_paths():
+    """A community that holds its own centre is at 0 m; its neighbour from its own boundary."""
+    layers = {
+        "roads": lattice(step=100, size=2000),
+        "villages": frame(
+            [
+                {"id": "V1", "name": "东社区", "kind": "community", "households": 900},
+                {"id": "V2", "name": "西社区", "kind": "community", "households": 700},
+            ],
+            [box(0, 0, 1000, 2000), box(1000, 0, 2000, 2000)],
+        ),
+        "facilities": frame([{"id": "F1", "tier": "community_center"}], [shapely.Point(300, 1000)]),
+    }
+    result = run(layers)
+    inside = row(result, "V1", "community_center")
+    assert (inside["walk_m"], inside["straight_m"]) == (0.0, 0.0)
+    neighbour = row(result, "V2", "community_center")
+    assert neighbour["straight_m"] == pytest.approx(700.0)  # to its boundary at x = 1000
+    assert neighbour["walk_m"] == pytest.approx(700.0)  # along y = 1000 to that boundary
+    # the straight-line fallback starts at the same places: 700 m × the detour factor
+    fallback = row(run(layers, network=False), "V2", "community_center")
+    assert fallback["walk_m"] == pytest.approx(700.0 * 1.3)
+    assert row(run(layers, network=False), "V1", "community_center")["walk_m"] == 0.0
+
+
+def test_without_a_network_compounds_are_measured_from_their_gates():
+    layers = {
+        "roads": lattice(),
+        "compounds": frame([{"id": "C1", "households": 300}], [box(400, 400, 600, 600)]),
+        "gates": frame([{"id": "G1", "compound_id": "C1"}], [shapely.Point(500, 400)]),
+        "facilities": frame([{"id": "F1", "tier": "compound_station"}], [shapely.Point(500, 200)]),
+    }
+    networked, fallback = (
+        row(run(layers), "C1", "compound_station"),
+        row(run(layers, network=False), "C1", "compound_station"),
+    )
+    assert networked["walk_m"] == pytest.approx(200.0)
+    assert fallback["walk_m"] == pytest.approx(200.0 * 1.3)
+    assert (networked["method"], fallback["method"]) == ("network", "euclidean")
+
+
+def test_nested_units_count_their_households_once():
+    """A compound inside a community: the county total is the register's, not the sum of both."""
+    layers = {
+        "roads": lattice(),
+        "villages": frame(
+            [{"id": "V1", "name": "新华社区", "kind": "community", "households": 1000}],
+            [box(0, 0, 2000, 2000)],
+        ),
+        "compounds": frame([{"id": "C1", "village_id": "V1", "households": 400}], [box(400, 400, 600, 600)]),
+        "facilities": frame([{"id": "F1", "tier": "community_center"}], [shapely.Point(1500, 1500)]),
+    }
+    summary = run(layers).summary
+    county = summary[(summary["level"] == "county") & (summary["tier"] == "community_center")]
+    by_layer = county.set_index("unit_layer")["households"]
+    assert by_layer.to_dict() == {"all": 1000.0, "compounds": 400.0, "villages": 1000.0}
+
+
+def test_point_compounds_are_measured_from_their_point_with_a_note():
+    layers = {
+        "roads": lattice(),
+        "compounds": frame([{"id": "C1", "households": 300}], [shapely.Point(500, 400)]),
+        "facilities": frame([{"id": "F1", "tier": "compound_station"}], [shapely.Point(500, 200)]),
+    }
+    result = run(layers)
+    assert row(result, "C1", "compound_station")["walk_m"] == pytest.approx(200.0)
+    assert any(n.startswith("1 compounds are given as points, without a boundary") for n in result.notes)
