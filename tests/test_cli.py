@@ -106,6 +106,7 @@ def test_import_of_a_broken_register_leaves_the_workspace_intact(tmp_path):
     assert path.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_demo_runs_every_stage_offline_and_writes_its_files(tmp_path):
     out = tmp_path / "demo"
     result = invoke("demo", "--out", out, "--lang", "en")

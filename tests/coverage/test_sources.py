@@ -179,6 +179,7 @@ def osmnx_walk_graph(path: Path, net: StreetNetwork) -> nx.Graph:
     return H
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("parts", [HAIDIAN, OAKLAND], ids=lambda p: p[0] if p[1] == "map.osm" else p[1])
 def test_real_file_distances_equal_osmnx_unsimplified_graph(parts):
     path = shared_path(*parts)
@@ -227,6 +228,7 @@ def test_pbf_and_its_xml_conversion_load_to_the_same_network(tmp_path):
     assert_same_network(a, b)
 
 
+@pytest.mark.slow
 def test_graphml_and_osmnx_graph_give_the_osm_distances(tmp_path):
     ox = pytest.importorskip("osmnx", reason="osmnx writes the GraphML under test")
     path = shared_path(*HAIDIAN)

@@ -431,6 +431,7 @@ def test_audit_grades_every_facility_as_generated(audited):
     assert (audited["grade"] == audited["grade_intended"]).all(), _disagreements(audited)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_audit_grades_every_facility_as_generated_for_other_seeds(seed, preset):
     audited = _audit_existing(build_demo_county(seed=seed), preset)
