@@ -326,14 +326,20 @@ def _with_notes(result: object, name: str, notes: tuple[str, ...], *, first: boo
     return replace(result, **{name: (*notes, *old) if first else (*old, *notes)})
 
 
-def write_coverage(result: CoverageResult, out: str | os.PathLike[str]) -> list[Path]:
+def write_coverage(
+    result: CoverageResult, out: str | os.PathLike[str], *, preset: Preset | None = None, lang: Lang = "zh"
+) -> list[Path]:
     """Write the coverage layers into the GeoPackage ``out`` and the gaps as ``<out>_gaps.csv``
-    (UTF-8 with BOM, for Excel and WPS). Returns the files written."""
+    (UTF-8 with BOM, for Excel and WPS; headings, gap, unit and tier names in ``lang``). Returns
+    the files written."""
+    from .coverage.labels import labelled_gaps
+
     out = Path(out)
     write_layers(out, result.layers(), description=f"servicegrid coverage ({result.method})")
     gaps_csv = out.with_name(f"{out.stem}_gaps.csv")
+    tiers = {t: preset.label("tiers", t, lang) for t in preset.tiers} if preset is not None else {}
     with atomic_path(gaps_csv) as tmp:
-        result.gaps.drop(columns="geometry").to_csv(tmp, index=False, encoding="utf-8-sig")
+        labelled_gaps(result.gaps, tiers, lang).to_csv(tmp, index=False, encoding="utf-8-sig")
     return [out, gaps_csv]
 
 
@@ -414,7 +420,7 @@ def run_demo(
     network = load_network(project, files.network)
     step("walking coverage")
     coverage = measure_coverage(project, network=network)
-    written += write_coverage(coverage, out / "coverage.gpkg")
+    written += write_coverage(coverage, out / "coverage.gpkg", preset=project.preset, lang=lang)
     step("planning compound stations")
     plan = plan_sites(project, tier="compound_station", network=network)
     written += write_plan(plan, out / "plan.gpkg")

@@ -254,3 +254,29 @@ def test_validate_json_prints_only_json_on_stdout(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["errors"] == 0
     assert "walk.osm: 25 nodes, 40 edges" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("lang", "headers", "gap"),
+    [
+        ("zh", ["缺口", "单元图层", "单元编号"], "最后一百米"),
+        ("en", ["Gap", "Unit layer", "Unit id"], "last hundred metres"),
+    ],
+)
+def test_coverage_gaps_csv_speaks_the_planners_language(tmp_path, lang, headers, gap):
+    import pandas as pd
+
+    from tests.builders import lattice
+
+    layers = clean_layers()
+    layers["roads"] = lattice(step=250, size=4000)
+    path = tmp_path / "county.gpkg"
+    write_layers(path, layers)
+    result = invoke("coverage", path, "--out", tmp_path / "cov.gpkg", "--lang", lang)
+    assert result.exit_code == 0, result.output
+    gaps = pd.read_csv(tmp_path / "cov_gaps.csv", encoding="utf-8-sig")
+    assert list(gaps.columns[:3]) == headers
+    # the compound C1 has no station: the last hundred metres, with its township named
+    assert gap in set(gaps[headers[0]])
+    township = "乡镇(街道)" if lang == "zh" else "Township"
+    assert set(gaps[township].dropna()) <= {"青山镇", "城关街道"}

@@ -109,7 +109,7 @@ def coverage(
             project, network=net, include_planned=planned, detour_factor=detour_factor, progress=draw
         )
     say(result.notes, style="yellow")
-    files = write_coverage(result, out)
+    files = write_coverage(result, out, preset=project.preset, lang=lang)
     console.print(coverage_table(result, project.preset, lang))
     console.print(f"wrote {', '.join(str(f) for f in files)}", markup=False)
 

@@ -235,7 +235,7 @@ def measure_layers(
         )
         rows.append(_unit_rows(units[served], nearest, facilities[provider], spec, method, counted))
     say("summaries")
-    unit_rows = pd.concat(rows, ignore_index=True) if rows else _empty_units(crs)
+    unit_rows = _with_names(pd.concat(rows, ignore_index=True) if rows else _empty_units(crs), workspace)
     service_areas = pd.concat(areas, ignore_index=True) if areas else gpd.GeoDataFrame(geometry=[], crs=crs)
     result = CoverageResult(
         units=unit_rows,
@@ -458,6 +458,18 @@ def _empty_units(crs: CRS) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {c: pd.Series(dtype="string") for c in [*UNIT_COLUMNS, "tier"]}, geometry=[], crs=crs
     )
+
+
+def _with_names(rows: gpd.GeoDataFrame, workspace: Workspace) -> gpd.GeoDataFrame:
+    """The township and village names beside their ids (where the layers name them)."""
+    if len(rows) == 0:
+        return rows
+    at = list(rows.columns).index("village_id") + 1
+    for column, layer in (("village_name", "villages"), ("township_name", "townships")):
+        key = column.replace("_name", "_id")
+        names = pd.Series(_names(workspace.layer(layer)), dtype="string")
+        rows.insert(at, column, rows[key].map(names).astype("string"))
+    return rows
 
 
 def summarize_coverage(units: pd.DataFrame, workspace: Workspace) -> pd.DataFrame:
