@@ -23,15 +23,15 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from . import __version__
-from .coverage.planning import PlanModel
 from .errors import ServiceGridError
 from .geo.workspace import atomic_path
+from .siting.plan import PlanModel
 
 if TYPE_CHECKING:
     from .coverage.analysis import CoverageResult
     from .coverage.network import StreetNetwork
-    from .coverage.planning import PlanResult
     from .geo.workspace import Workspace
+    from .siting.plan import PlanResult
     from .standards.models import Preset
 
 __all__ = ["app"]
@@ -601,7 +601,7 @@ def plan(
 
 
 def _run_plan(ws: Workspace, preset: Preset, net: StreetNetwork | None, **options: object) -> PlanResult:
-    from .coverage.planning import plan_sites
+    from .siting.plan import plan_sites
 
     with _progress("plan", 6) as step, _standards_warnings_shown_once():
         result = plan_sites(ws, preset, network=net, progress=step, **options)

@@ -38,7 +38,7 @@ Conventions shared by all models:
   (or, for p-median, saves) the most, and :attr:`SitingResult.marginal_gain` says how much.
 - ``capacity`` (set cover, max cover, upgrade-or-build) limits the weight a site may serve
   (``nan`` or ``inf``: no limit). With any finite capacity the model assigns shares of each row
-  to the open sites that reach it (:mod:`servicegrid.coverage._capacitated`) and HiGHS solves
+  to the open sites that reach it (:mod:`servicegrid.siting.capacitated`) and HiGHS solves
   it whole, without the reductions and heuristics, which assume that reach is service. When
   capacities make a target or full coverage impossible, the plan serves the most it can and,
   among such plans, costs the least.
@@ -57,10 +57,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
-from servicegrid.coverage import _heuristics as heur
-from servicegrid.coverage import _reduce as red
-from servicegrid.coverage._capacitated import CapacitatedAnswer, CapacitatedQuestion, solve_capacitated
-from servicegrid.coverage._highs import (
+from ..errors import InputError
+from . import reduce as red
+from .capacitated import CapacitatedAnswer, CapacitatedQuestion, solve_capacitated
+from .heuristics import cover_search as heur
+from .highs import (
     LinearModel,
     LpMethod,
     SolveOutcome,
@@ -68,7 +69,6 @@ from servicegrid.coverage._highs import (
     fix_by_reduced_cost,
     solve,
 )
-from servicegrid.errors import InputError
 
 __all__ = [
     "GroupCoverage",
@@ -1429,7 +1429,7 @@ def _capacitated(
     target: FloatArray | None = None,
     relaxed: Callable[[float], SitingResult] | None = None,
 ) -> SitingResult:
-    """The capacitated form of ``model_name`` (see :mod:`servicegrid.coverage._capacitated`).
+    """The capacitated form of ``model_name`` (see :mod:`servicegrid.siting.capacitated`).
 
     Rows that a required site without a capacity reaches are served there and stay out of the
     model. Set cover and targets that the capacities make impossible are answered by the plan

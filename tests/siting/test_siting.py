@@ -11,15 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from servicegrid.coverage import _heuristics as heur
-from servicegrid.coverage.siting import (
+from servicegrid.errors import InputError, ServiceGridError
+from servicegrid.siting.exact import (
     SitingResult,
     max_cover,
     p_median,
     set_cover,
     upgrade_or_build,
 )
-from servicegrid.errors import InputError, ServiceGridError
+from servicegrid.siting.heuristics import cover_search as heur
 
 # ---------------------------------------------------------------------------------------------
 # random small instances and their brute-force optima
@@ -669,7 +669,7 @@ def test_set_cover_with_equal_costs_is_proven_on_a_subset_of_the_rows(
 ) -> None:
     # LP bound 14.88 against 16 sites: the proof goes through the subsets of rows
     cover, weight, _, _ = _geometric(2, 2000, 500, 1750.0)
-    with caplog.at_level(logging.DEBUG, logger="servicegrid.coverage.siting"):
+    with caplog.at_level(logging.DEBUG, logger="servicegrid.siting"):
         result = set_cover(cover, np.full(500, 3.0), weight=weight)
     rounds = [r.getMessage() for r in caplog.records if r.getMessage().startswith("set cover on ")]
     assert rounds  # e.g. "set cover on 154 of 698 rows (round 1): optimal 48, bound 48"
@@ -686,8 +686,8 @@ def test_set_cover_with_equal_costs_is_proven_on_a_subset_of_the_rows(
 @fast
 @given(seed=seeds)
 def test_rows_first_stage_bounds_and_plans_match_brute_force(seed: int) -> None:
-    from servicegrid.coverage._highs import LinearModel, solve
-    from servicegrid.coverage.siting import _Clock, _cover_rows_first
+    from servicegrid.siting.exact import _Clock, _cover_rows_first
+    from servicegrid.siting.highs import LinearModel, solve
 
     rng = np.random.default_rng(seed)
     n, m = int(rng.integers(3, 13)), int(rng.integers(3, 10))

@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from servicegrid.coverage._reduce import gather_positions, gather_rows
+from ..reduce import gather_positions, gather_rows
 
 __all__ = [
     "Assignment",

@@ -1,5 +1,5 @@
 """Planning new and upgraded stations on a workspace: candidates, the sparse coverage matrix and
-the one adaptor from GeoDataFrames to the siting models of :mod:`servicegrid.coverage.siting`.
+the one adaptor from GeoDataFrames to the siting models of :mod:`servicegrid.siting.exact`.
 
 :func:`plan_sites` gathers the candidate sites of a tier (the ``candidates`` layer, existing
 facilities that fail their standard as upgrades, and generated sites where the user has none),
@@ -23,17 +23,17 @@ import shapely
 from pyproj import CRS
 from scipy import sparse
 
+from ..coverage.analysis import TierCoverage, access_points, coverage_tiers, demand_units
+from ..coverage.distance import distance_matrix_sparse
+from ..coverage.network import StreetNetwork
+from ..coverage.snapping import snap_points
 from ..errors import InputError
 from ..geo.hierarchy import containing_parent_ids
 from ..geo.workspace import Workspace
 from ..standards.audit import audit_facilities
 from ..standards.models import Preset
 from ..standards.records import resolve_tiers
-from .analysis import TierCoverage, access_points, coverage_tiers, demand_units
-from .distance import distance_matrix_sparse
-from .network import StreetNetwork
-from .siting import SitingResult, max_cover, p_median, set_cover, upgrade_or_build
-from .snapping import snap_points
+from .exact import SitingResult, max_cover, p_median, set_cover, upgrade_or_build
 
 __all__ = ["PlanModel", "PlanResult", "plan_candidates", "plan_sites"]
 

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from scipy import sparse
 from scipy.optimize import linprog
 
-from servicegrid.coverage import siting
-from servicegrid.coverage.siting import max_cover, set_cover, upgrade_or_build
 from servicegrid.errors import InputError
+from servicegrid.siting import exact as siting
+from servicegrid.siting.exact import max_cover, set_cover, upgrade_or_build
 
 fast = settings(max_examples=30, deadline=None)
 seeds = st.integers(0, 2**32 - 1)
@@ -241,7 +241,7 @@ def test_a_tiny_time_limit_never_raises() -> None:
 @fast
 @given(seed=seeds, question=st.sampled_from(["serve all", "sites", "budget"]))
 def test_the_greedy_start_is_a_feasible_point_of_the_model(seed: int, question: str) -> None:
-    from servicegrid.coverage._capacitated import CapacitatedQuestion, build_model, greedy_start
+    from servicegrid.siting.capacitated import CapacitatedQuestion, build_model, greedy_start
 
     dense, w, cost, cap, _ = _instance(seed)
     cap = np.where(np.isnan(cap), np.inf, cap)

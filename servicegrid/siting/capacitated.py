@@ -12,7 +12,7 @@ households of a compound can go to two stations); ``y[e]`` is the share of row `
 plus, as the question asks, a site count, a budget, or per-group targets on the served weight
 (with ``progress[g] ≤ target[g]`` counting each group only up to its target). The variables
 are as many as the pairs within reach, never demand × candidate. This module builds and solves
-that model; :mod:`servicegrid.coverage.siting` decides which question to ask and reads the
+that model; :mod:`servicegrid.siting.exact` decides which question to ask and reads the
 answer. The reductions and heuristics of the uncapacitated models do not hold here (a site
 that covers more may serve less), so HiGHS solves the whole model, within the time limit,
 started from a greedy plan where the question has no group targets.
@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from servicegrid.coverage._highs import LinearModel, Outcome, solve
+from .highs import LinearModel, Outcome, solve
 
 __all__ = ["CapacitatedAnswer", "CapacitatedQuestion", "build_model", "greedy_start", "solve_capacitated"]
 

@@ -1,0 +1,1 @@
+"""Siting of new and upgraded stations: the models on plain arrays and the workspace adaptor."""

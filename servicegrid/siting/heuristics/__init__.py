@@ -1,0 +1,1 @@
+"""Fast siting heuristics and bounds (greedy, swap search, tabu, Lagrangian relaxations)."""
