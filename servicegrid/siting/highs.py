@@ -5,8 +5,8 @@ and handed to HiGHS through ``highspy`` as whole numpy arrays, never row by row.
 knows nothing about demand, candidates or coverage; it maps HiGHS statuses onto the answers
 siting gives (optimal, time limit with or without an incumbent, infeasible), checks every point
 HiGHS returns against the model, and offers the reductions that need solver output or only the
-model: reduced-cost fixing and removing fixed columns. ``kHighsInf`` is ``inf``, so unbounded
-sides are plain ``numpy.inf``.
+model: reduced-cost fixing and removing fixed columns (models are assembled from triplets with
+:func:`csc_from_triplets`). ``kHighsInf`` is ``inf``, so unbounded sides are plain ``numpy.inf``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ __all__ = [
     "LinearModel",
     "SolveOutcome",
     "compact",
+    "csc_from_triplets",
     "fix_by_reduced_cost",
     "solve",
 ]
@@ -334,3 +335,12 @@ def compact(model: LinearModel) -> tuple[LinearModel, NDArray[np.int64], NDArray
         offset=float(model.offset + model.cost @ point),
     )
     return smaller, kept, point
+
+
+def csc_from_triplets(
+    rows: NDArray[np.int64], cols: NDArray[np.int64], vals: NDArray[np.float64], shape: tuple[int, int]
+) -> sparse.csc_array:
+    """A model matrix from (row, column, value) triplets, duplicates summed."""
+    out = sparse.csc_array((vals, (rows, cols)), shape=shape)
+    out.sum_duplicates()
+    return out

@@ -17,8 +17,8 @@ from scipy import sparse
 from scipy.optimize import linprog
 
 from servicegrid.errors import InputError
-from servicegrid.siting import exact as siting
-from servicegrid.siting.exact import max_cover, set_cover, upgrade_or_build
+from servicegrid.siting import capacitated, max_cover, set_cover, upgrade_or_build
+from servicegrid.siting.covering import CoverProblem, candidate_reach
 
 fast = settings(max_examples=30, deadline=None)
 seeds = st.integers(0, 2**32 - 1)
@@ -93,9 +93,9 @@ def test_capacitated_set_cover_matches_brute_force(seed: int) -> None:
     if most >= coverable - 1e-6:  # every household can be served: the knapsack bound holds
         a = sparse.csc_array(dense.astype(float))
         none = np.zeros(dense.shape[1], dtype=bool)
-        problem = siting._Problem(a, w, cost, cap, none, none, siting._reach(a, none, none))
+        problem = CoverProblem(a, w, cost, cap, none, none, candidate_reach(a, none, none))
         rows = dense.any(axis=1)
-        assert siting._capacity_bound(problem, rows, float(w[rows].sum())) <= cheapest + 1e-9
+        assert capacitated._capacity_bound(problem, rows, float(w[rows].sum())) <= cheapest + 1e-9
 
 
 @fast

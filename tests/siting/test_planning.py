@@ -11,7 +11,7 @@ import shapely
 from servicegrid.coverage.network import network_from_lines
 from servicegrid.errors import InputError
 from servicegrid.geo.workspace import Workspace
-from servicegrid.siting.plan import plan_candidates, plan_sites
+from servicegrid.siting import plan_candidates, plan_sites
 from servicegrid.standards.loader import load_preset
 from tests.builders import box, frame, lattice
 
