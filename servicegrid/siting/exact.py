@@ -24,6 +24,7 @@ from .highs import LinearModel, LpMethod, SolveOutcome, compact, fix_by_reduced_
 from .result import FloatArray, IntArray, Method, Status
 
 __all__ = [
+    "NOTHING_LEFT",
     "Clock",
     "ExactOutcome",
     "Formulation",
@@ -249,16 +250,18 @@ class Incumbent:
 class Formulation:
     """A model's own pieces for :func:`solve_reduced`, in minimisation form.
 
-    ``heuristic()`` finds the first plan; ``build(found)`` returns the integer program and the
-    plan as a point of it (None when it is not one); ``read(x)`` the sites of a point of the
-    model and ``evaluate(plan)`` their value. ``integral`` says every plan's value is a whole
+    ``heuristic()`` finds the first plan; ``build(found)`` returns the integer program and
+    ``start(found)`` the plan as a point of it (None when it is not one; only the exact solve
+    needs it); ``read(x)`` gives the sites of a point of the model and ``evaluate(plan)`` their
+    value. ``integral`` says every plan's value is a whole
     number. ``lp_bound(model, found)`` is the bound of the heuristic plan with
     ``method="heuristic"`` (default :func:`relaxation_bound`); without ``use_lp`` that bound is
     ``found.bound`` and no model is built. The other fields are options of :func:`solve_exact`.
     """
 
     heuristic: Callable[[], Incumbent]
-    build: Callable[[Incumbent], tuple[LinearModel, FloatArray | None]]
+    build: Callable[[Incumbent], LinearModel]
+    start: Callable[[Incumbent], FloatArray | None]
     read: Callable[[FloatArray], IntArray]
     evaluate: Callable[[IntArray], float]
     integral: bool
@@ -294,7 +297,7 @@ def solve_reduced(f: Formulation, clock: Clock, *, method: Method, rel_gap: floa
     clock.lap("heuristic")
     if method == "heuristic" and not f.use_lp:
         return Solved(found.plan, found.value, found.bound, "heuristic")
-    model, start = f.build(found)
+    model = f.build(found)
     clock.lap("build")
     if method == "heuristic":
         if f.lp_bound is not None:
@@ -312,7 +315,7 @@ def solve_reduced(f: Formulation, clock: Clock, *, method: Method, rel_gap: floa
         return Solved(found.plan, found.value, bound, "heuristic")
     ex = solve_exact(
         model,
-        start,
+        f.start(found),
         found.value,
         clock,
         rel_gap=rel_gap,

@@ -192,14 +192,13 @@ def _formulation(
             clock.lap("bound")
         return Incumbent(plan, -value, -upper)
 
-    def build(found: Incumbent) -> tuple[LinearModel, FloatArray]:
+    def build(found: Incumbent) -> LinearModel:
         extra = []
         if p is not None:
             extra.append((np.ones(k), -np.inf, float(p)))
         if budget is not None:
             extra.append((c.copy(), -np.inf, budget))
-        model = cover_model(a, np.zeros(k), z_cost=-w, extra_rows=extra)
-        return model, cover_start(a, found.plan)
+        return cover_model(a, np.zeros(k), z_cost=-w, extra_rows=extra)
 
     def round_lp(x: FloatArray) -> tuple[FloatArray, float]:
         order = np.argsort(-x[:k], kind="stable")
@@ -213,6 +212,7 @@ def _formulation(
     return Formulation(
         heuristic=heuristic,
         build=build,
+        start=lambda found: cover_start(a, found.plan),
         read=lambda x: np.flatnonzero(x[:k] > 0.5),
         evaluate=lambda plan: -_covered_weight(a, w, plan),
         integral=is_integral(w),  # z is 0/1 once y is

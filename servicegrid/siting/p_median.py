@@ -201,12 +201,16 @@ def _formulation(asg: Assignment, p: int, clock: Clock) -> Formulation:
             clock.lap("bound")
         return Incumbent(plan, upper, -np.inf if lag is None else lag.bound)
 
-    def build(found: Incumbent) -> tuple[LinearModel, FloatArray | None]:
-        keep = np.ones(asg.cost.size, dtype=bool) if lag is None else lag.keep
+    def kept() -> BoolArray:
+        return np.ones(asg.cost.size, dtype=bool) if lag is None else lag.keep
+
+    def build(found: Incumbent) -> LinearModel:
         closed = np.zeros(asg.n_cols, dtype=bool) if lag is None else lag.closed
         opened = np.zeros(asg.n_cols, dtype=bool) if lag is None else lag.opened
-        incumbent = found.plan if np.isfinite(found.value) else None
-        return _median_model(asg, p, keep, closed, opened, incumbent)
+        return _median_model(asg, p, kept(), closed, opened)
+
+    def start(found: Incumbent) -> FloatArray | None:
+        return _median_start(asg, kept(), found.plan) if np.isfinite(found.value) else None
 
     def evaluate(plan: IntArray) -> float:
         d1, _ = median_cost(asg, mask(asg.n_cols, plan), np.full(asg.n_rows, np.inf))
@@ -215,6 +219,7 @@ def _formulation(asg: Assignment, p: int, clock: Clock) -> Formulation:
     return Formulation(
         heuristic=heuristic,
         build=build,
+        start=start,
         read=lambda x: np.flatnonzero(x[: asg.n_cols] > 0.5),
         evaluate=evaluate,
         integral=integral,  # assignments are 0/1 once sites are
@@ -223,14 +228,9 @@ def _formulation(asg: Assignment, p: int, clock: Clock) -> Formulation:
 
 
 def _median_model(
-    asg: Assignment,
-    p: int,
-    keep: BoolArray,
-    closed: BoolArray,
-    opened: BoolArray,
-    plan: IntArray | None,
-) -> tuple[LinearModel, FloatArray | None]:
-    """Columns y (sites), x (kept pairs), u (rows with a fallback); start from ``plan``."""
+    asg: Assignment, p: int, keep: BoolArray, closed: BoolArray, opened: BoolArray
+) -> LinearModel:
+    """Columns y (sites), x (kept pairs), u (rows with a fallback)."""
     m, n = asg.n_cols, asg.n_rows
     k_idx = np.flatnonzero(keep)
     n_pairs = k_idx.size
@@ -255,7 +255,7 @@ def _median_model(
     lower[:m][opened] = 1.0
     integer = np.zeros(n_cols, dtype=bool)
     integer[:m] = True
-    model = LinearModel(
+    return LinearModel(
         cost=np.concatenate([np.zeros(m), asg.cost[k_idx], asg.fallback[fb_rows]]),
         lower=lower,
         upper=upper,
@@ -264,22 +264,32 @@ def _median_model(
         row_lower=np.concatenate([np.ones(n), np.full(n_pairs, -np.inf), [-np.inf]]),
         row_upper=np.concatenate([np.ones(n), np.zeros(n_pairs), [float(p)]]),
     )
-    if plan is None:
-        return model, None
+
+
+def _median_start(asg: Assignment, keep: BoolArray, plan: IntArray) -> FloatArray | None:
+    """The point of :func:`_median_model` for ``plan`` (None when it uses a pair fixed out)."""
+    m, n = asg.n_cols, asg.n_rows
+    k_idx = np.flatnonzero(keep)
+    n_pairs = k_idx.size
+    has_fb = np.isfinite(asg.fallback)
+    fb_rows = np.flatnonzero(has_fb)
+    n_fb = fb_rows.size
+    x0, u0 = m, m + n_pairs
+    n_cols = m + n_pairs + n_fb
     is_open = mask(m, plan)
     _, pair = median_cost(asg, is_open, np.full(n, np.inf))
     served = pair >= 0
     slot = np.full(asg.cost.size, -1, dtype=np.int64)
     slot[k_idx] = np.arange(n_pairs)
     if np.any(slot[pair[served]] < 0) or np.any(~served & ~has_fb):
-        return model, None  # the plan uses a pair fixed out: only better plans remain
+        return None  # the plan uses a pair fixed out: only better plans remain
     x = np.zeros(n_cols)
     x[:m] = is_open
     x[x0 + slot[pair[served]]] = 1.0
     fb_slot = np.full(n, -1, dtype=np.int64)
     fb_slot[fb_rows] = np.arange(n_fb)
     x[u0 + fb_slot[~served]] = 1.0
-    return model, x
+    return x
 
 
 def _median_result(

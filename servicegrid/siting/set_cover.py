@@ -164,8 +164,8 @@ def _formulation(a: sparse.csc_array, c: FloatArray, clock: Clock, *, rel_gap: f
             plan, hard = fewer_sites_cover(inc, plan, floor=floor, deadline=clock.deadline)
         return Incumbent(plan, float(c[plan].sum()), lower)
 
-    def build(found: Incumbent) -> tuple[LinearModel, FloatArray]:
-        model = LinearModel(
+    def build(found: Incumbent) -> LinearModel:
+        return LinearModel(
             cost=c,
             lower=np.zeros(c.size),
             upper=np.ones(c.size),
@@ -174,9 +174,11 @@ def _formulation(a: sparse.csc_array, c: FloatArray, clock: Clock, *, rel_gap: f
             row_lower=np.ones(a.shape[0]),
             row_upper=np.full(a.shape[0], np.inf),
         )
-        start = np.zeros(c.size)
-        start[found.plan] = 1.0
-        return model, start
+
+    def start(found: Incumbent) -> FloatArray:
+        point = np.zeros(c.size)
+        point[found.plan] = 1.0
+        return point
 
     def lp_bound(model: LinearModel, found: Incumbent) -> float:
         lower = max(found.bound, _set_cover_floor(a, c))
@@ -199,6 +201,7 @@ def _formulation(a: sparse.csc_array, c: FloatArray, clock: Clock, *, rel_gap: f
     return Formulation(
         heuristic=heuristic,
         build=build,
+        start=start,
         read=lambda x: np.flatnonzero(x > 0.5),
         evaluate=lambda plan: float(c[plan].sum()),
         integral=integral,

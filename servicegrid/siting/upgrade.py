@@ -260,15 +260,14 @@ def _target(
         plan = improve_target(inc, w, g, need, c, plan, deadline=clock.deadline)
         return Incumbent(plan, float(c[plan].sum()))
 
-    def build(found: Incumbent) -> tuple[LinearModel, FloatArray]:
-        model = cover_model(
+    def build(found: Incumbent) -> LinearModel:
+        return cover_model(
             a,
             c,
             z_cost=np.zeros(a.shape[0]),
             extra_rows=[],
             z_group=(g, w, need - tol, np.full(need.size, np.inf)),
         )
-        return model, cover_start(a, found.plan)
 
     def lp_bound(model: LinearModel, found: Incumbent) -> float:
         lp = solve(model, relax=True, time_limit=max(clock.left(), 1e-3), lp_method="primal")
@@ -285,6 +284,7 @@ def _target(
     return Formulation(
         heuristic=heuristic,
         build=build,
+        start=lambda found: cover_start(a, found.plan),
         read=lambda x: np.flatnonzero(x[:m] > 0.5),
         evaluate=lambda plan: float(c[plan].sum()),
         integral=is_integral(c),
@@ -314,9 +314,8 @@ def _progress(
         _, value = _progress_start(a, w, g, need, plan)
         return Incumbent(plan, -value, -ceiling)
 
-    def build(found: Incumbent) -> tuple[LinearModel, FloatArray]:
-        start, _ = _progress_start(a, w, g, need, found.plan)
-        return _progress_model(a, w, g, need, c, budget), start
+    def build(found: Incumbent) -> LinearModel:
+        return _progress_model(a, w, g, need, c, budget)
 
     def lp_bound(model: LinearModel, found: Incumbent) -> float:
         lp = solve(model, relax=True, time_limit=max(clock.left(), 1e-3), lp_method="primal")
@@ -327,6 +326,7 @@ def _progress(
     return Formulation(
         heuristic=heuristic,
         build=build,
+        start=lambda found: _progress_start(a, w, g, need, found.plan)[0],
         read=lambda x: np.flatnonzero(x[:m] > 0.5),
         evaluate=lambda plan: -_progress_start(a, w, g, need, plan)[1],
         integral=is_integral(w, need),  # v_g = min(need_g, covered weight)
