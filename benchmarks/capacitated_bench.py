@@ -21,7 +21,7 @@ import time
 import numpy as np
 import siting_bench
 
-from servicegrid.coverage.siting import max_cover, set_cover
+from servicegrid.siting import max_cover, set_cover
 
 
 def main() -> None:

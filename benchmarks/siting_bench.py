@@ -35,7 +35,7 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
-from servicegrid.coverage.siting import SitingResult, max_cover, p_median, set_cover
+from servicegrid.siting import SitingResult, max_cover, p_median, set_cover
 
 RADIUS = 1750.0
 SIDE = 10_000.0
@@ -112,14 +112,14 @@ def full_model_build(inst: Instance, p: int = 5, repeat: int = 5) -> float:
     The solve path builds a smaller model after its reductions; this times the sparse assembly
     on the whole matrix, the figure to set against spopt's Python-loop build.
     """
-    from servicegrid.coverage.siting import _cover_model
+    from servicegrid.siting.covering import cover_model
 
     best = np.inf
     for _ in range(repeat):
         t0 = time.perf_counter()
         a = sparse.csc_array(inst.cover)
         m = a.shape[1]
-        _cover_model(a, np.zeros(m), z_cost=-inst.weight, extra_rows=[(np.ones(m), -np.inf, float(p))])
+        cover_model(a, np.zeros(m), z_cost=-inst.weight, extra_rows=[(np.ones(m), -np.inf, float(p))])
         best = min(best, time.perf_counter() - t0)
     return best
 

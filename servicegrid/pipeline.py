@@ -48,8 +48,8 @@ from .standards.models import Preset
 if TYPE_CHECKING:
     from .coverage.analysis import CoverageResult
     from .coverage.network import StreetNetwork
-    from .coverage.planning import PlanModel, PlanResult
     from .demo import DemoFiles
+    from .siting.plan import PlanModel, PlanResult
     from .standards.audit import AuditResult
 
 __all__ = [
@@ -281,14 +281,13 @@ def plan_sites(
     progress: Progress | None = None,
 ) -> PlanResult:
     """Where to build or upgrade stations of ``tier`` (see
-    :func:`servicegrid.coverage.planning.plan_sites`)."""
+    :func:`servicegrid.siting.plan.plan_layers`)."""
     import warnings
 
-    from .coverage.planning import plan_sites as plan_layers
+    from .siting.plan import plan_layers
     from .standards.records import StandardsWarning
 
     require_valid(project)
-    steps = Steps(progress, 6)
     with warnings.catch_warnings():
         # the audit reports these; a plan would only repeat them
         warnings.simplefilter("ignore", StandardsWarning)
@@ -304,9 +303,8 @@ def plan_sites(
             time_limit=time_limit,
             require=require,
             exclude=exclude,
-            progress=steps,
+            progress=progress,
         )
-    steps.finish()
     note = status_breakdown(_status(project), include_planned=False)
     return _with_notes(result, "notes", (f"plan: {note}",), first=True)
 

@@ -163,7 +163,7 @@ def test_standards_check_names_the_field_of_a_bad_preset(tmp_path):
 
 
 def test_plan_command_writes_proposed_sites(tmp_path):
-    from tests.coverage.test_planning import county
+    from tests.siting.test_planning import county
 
     path = tmp_path / "county.gpkg"
     write_layers(path, county())
@@ -177,7 +177,7 @@ def test_plan_command_writes_proposed_sites(tmp_path):
 
 
 def test_coverage_with_a_corrupt_network_file_is_a_message(tmp_path):
-    from tests.coverage.test_planning import county
+    from tests.siting.test_planning import county
 
     path = tmp_path / "county.gpkg"
     write_layers(path, county())

@@ -17,8 +17,8 @@ from ._app import Lang, app, console, opened, progress_bar, say
 if TYPE_CHECKING:
     from ..coverage.analysis import CoverageResult
     from ..coverage.network import StreetNetwork
-    from ..coverage.planning import PlanResult
     from ..pipeline import Project
+    from ..siting.plan import PlanResult
     from ..standards.audit import AuditResult
     from ..standards.models import Preset
 

@@ -1,1 +1,1 @@
-"""Walking networks, distances, coverage and gaps, and siting of new stations."""
+"""Walking networks, distances, coverage and gaps (siting lives in :mod:`servicegrid.siting`)."""

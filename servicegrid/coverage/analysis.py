@@ -27,7 +27,16 @@ from ..geo.workspace import Workspace
 from ..progress import Progress, Steps
 from ..standards.models import Preset
 from ..standards.records import resolve_tiers
-from .demand import DEMAND_LAYERS, access_points, counted_households, demand_units, typed_column
+from .demand import (
+    DEMAND_LAYERS,
+    DETOUR_FACTOR,
+    access_points,
+    counted_households,
+    demand_units,
+    inside_pairs,
+    straight_line_starts,
+    typed_column,
+)
 from .distance import nearest_facility
 from .network import StreetNetwork
 from .snapping import SnapResult, snap_points
@@ -44,7 +53,7 @@ logger = logging.getLogger(__name__)
 
 Method = Literal["network", "euclidean"]
 
-DEFAULT_DETOUR_FACTOR = 1.3  # walking routes are about a third longer than the straight line
+DEFAULT_DETOUR_FACTOR = DETOUR_FACTOR  # walking routes are about a third longer than the straight line
 DOORSTEP_M = 100.0  # "the last hundred metres" taken literally
 SERVICE_AREA_MARGIN_M = 25.0  # a service area reaches a building depth beyond the path
 _NO_FACILITY = "no facility of this tier"
@@ -331,12 +340,9 @@ def _euclidean(
 ) -> _Nearest:
     """Straight lines × ``detour_factor`` from the same places walking starts from: a compound's
     gates, else the unit itself (its boundary, 0 inside it), else its point."""
-    access = access_points(units, gates, None)
-    from_gate = access.kind == "gate"
-    # without paths a polygon is left from its boundary: measure from the polygon itself
-    start = np.where(from_gate, access.points, units.geometry.to_numpy()[access.owner])
-    keep = served[access.owner]
-    start, owner = start[keep], access.owner[keep]
+    start, owner = straight_line_starts(units, gates)
+    keep = served[owner]
+    start, owner = start[keep], owner[keep]
     ap_idx, fac_idx = facilities.sindex.nearest(start, return_all=False)
     dist = np.full(len(start), np.inf)
     dist[ap_idx] = shapely.distance(start[ap_idx], facilities.geometry.to_numpy()[fac_idx]) * detour_factor
@@ -356,16 +362,9 @@ def _euclidean(
 
 def _inside_units(nearest: _Nearest, units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> _Nearest:
     """A facility inside a unit's polygon (compound, settlement, village, grid) serves it at 0 m."""
-    geom = units.geometry.to_numpy()
-    polygonal = np.isin(shapely.get_type_id(geom), (3, 6))
-    if not polygonal.any() or len(facilities) == 0:
-        return nearest
-    fac_idx, unit_idx = gpd.GeoSeries(geom[polygonal]).sindex.query(
-        facilities.geometry.to_numpy(), predicate="within"
-    )
+    fac_idx, where = inside_pairs(units, facilities.geometry.to_numpy())
     if len(fac_idx) == 0:
         return nearest
-    where = np.flatnonzero(polygonal)[unit_idx]
     facility, walk, reason = nearest.facility.copy(), nearest.walk_m.copy(), nearest.reason.copy()
     facility[where], walk[where], reason[where] = fac_idx, 0.0, None
     return _Nearest(facility, walk, reason)

@@ -26,9 +26,20 @@ from ..geo.hierarchy import containing_parent_ids
 from ..geo.vocabularies import village_kind
 from .network import StreetNetwork
 
-__all__ = ["DEMAND_LAYERS", "Access", "access_points", "counted_households", "demand_units"]
+__all__ = [
+    "DEMAND_LAYERS",
+    "DETOUR_FACTOR",
+    "Access",
+    "access_points",
+    "counted_households",
+    "demand_units",
+    "inside_pairs",
+    "straight_line_starts",
+]
 
 DEMAND_LAYERS = ("compounds", "settlements", "villages", "grids")
+# Without a walking network, walks are straight lines this much longer (coverage and plans alike).
+DETOUR_FACTOR = 1.3
 _FINE = ("compounds", "settlements")  # units that lie inside grids and villages
 
 
@@ -211,3 +222,23 @@ def access_points(units: gpd.GeoDataFrame, gates: gpd.GeoDataFrame, network: Str
     owner.append(rest)
     kind.append(np.full(len(rest), "inside"))
     return Access(np.concatenate(points), np.concatenate(owner).astype(np.int64), np.concatenate(kind))
+
+
+def straight_line_starts(units: gpd.GeoDataFrame, gates: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Where a straight-line distance starts, for the fallback without a network: the same
+    places a walk starts from — a compound's gates, else the unit itself (its boundary; 0 inside
+    it), a point unit at its point. Returns the start geometries and the unit each belongs to."""
+    access = access_points(units, gates, None)
+    from_gate = access.kind == "gate"
+    starts = np.where(from_gate, access.points, units.geometry.to_numpy()[access.owner])
+    return starts, access.owner
+
+
+def inside_pairs(units: gpd.GeoDataFrame, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(point, unit) positions of the points lying inside a polygon unit: served there at 0 m."""
+    geom = units.geometry.to_numpy()
+    polygonal = np.flatnonzero(np.isin(shapely.get_type_id(geom), (3, 6)))
+    if len(polygonal) == 0 or len(points) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    point_idx, unit_idx = shapely.STRtree(geom[polygonal]).query(points, predicate="within")
+    return point_idx, polygonal[unit_idx]

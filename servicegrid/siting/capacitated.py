@@ -12,28 +12,37 @@ households of a compound can go to two stations); ``y[e]`` is the share of row `
 plus, as the question asks, a site count, a budget, or per-group targets on the served weight
 (with ``progress[g] ≤ target[g]`` counting each group only up to its target). The variables
 are as many as the pairs within reach, never demand × candidate. This module builds and solves
-that model; :mod:`servicegrid.coverage.siting` decides which question to ask and reads the
-answer. The reductions and heuristics of the uncapacitated models do not hold here (a site
-that covers more may serve less), so HiGHS solves the whole model, within the time limit,
-started from a greedy plan where the question has no group targets.
+that model, and :func:`capacitated_siting` asks it the question of each covering model (set
+cover, max cover, upgrade-or-build with capacities) and reads the answer as a
+:class:`~servicegrid.siting.result.SitingResult`. The reductions and heuristics of the
+uncapacitated models do not hold here (a site that covers more may serve less), so HiGHS solves
+the whole model, within the time limit, started from a greedy plan where the question has no
+group targets.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy import sparse
 
-from servicegrid.coverage._highs import LinearModel, Outcome, solve
+from .covering import CoverProblem
+from .exact import Clock, is_integral, relative_gap
+from .highs import LinearModel, Outcome, solve
+from .result import BoolArray, FloatArray, IntArray, ModelName, Sense, SitingResult, Status
 
-__all__ = ["CapacitatedAnswer", "CapacitatedQuestion", "build_model", "greedy_start", "solve_capacitated"]
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
+__all__ = [
+    "CapacitatedAnswer",
+    "CapacitatedQuestion",
+    "build_model",
+    "capacitated_siting",
+    "greedy_start",
+    "solve_capacitated",
+]
 
 #: What to minimise: the cost of the open sites, or minus the served weight (each group's
 #: counted up to its target when targets are given).
@@ -256,3 +265,181 @@ def greedy_start(q: CapacitatedQuestion, pair_row: IntArray, pair_col: IntArray)
     if q.serve_all and left[q.rows].sum() > tol:
         return None
     return np.r_[x, share]
+
+
+def capacitated_siting(
+    model_name: ModelName,
+    problem: CoverProblem,
+    clock: Clock,
+    *,
+    rel_gap: float,
+    p: int | None = None,
+    budget: float | None = None,
+    group: IntArray | None = None,
+    target: FloatArray | None = None,
+    relaxed: Callable[[float], SitingResult] | None = None,
+) -> SitingResult:
+    """The capacitated form of ``model_name`` (see the module notes).
+
+    Rows that a required site without a capacity reaches are served there and stay out of the
+    model. Set cover and targets that the capacities make impossible are answered by the plan
+    serving the most weight (each group up to its target) and, among those, the cheapest.
+    ``relaxed(limit)`` solves the same question without capacities by the heuristic: its bound
+    holds here too (capacities only take plans away), and is there in milliseconds when HiGHS
+    cannot finish the root of a large capacitated model.
+    """
+    a, w, c, cap, req, exc, reach = (
+        problem.a,
+        problem.w,
+        problem.c,
+        problem.cap,
+        problem.req,
+        problem.exc,
+        problem.reach,
+    )
+    n, m = a.shape
+    unlimited_req = req & ~np.isfinite(cap)
+    pre = a @ unlimited_req.astype(np.float64) > 0
+    rows = reach.coverable & ~pre & (w > 0)
+    free_cost = np.where(req, 0.0, c)
+    base = (
+        None
+        if group is None or target is None
+        else np.bincount(group, weights=w * pre, minlength=target.size)
+    )
+    ask = CapacitatedQuestion(
+        a=a,
+        w=w,
+        cost=free_cost,
+        cap=cap,
+        rows=rows,
+        lower=req.astype(np.float64),
+        upper=(~exc).astype(np.float64),
+        minimise="cost",
+        group=group,
+        target=target,
+        base=base,
+    )
+
+    def run(q: CapacitatedQuestion, start: FloatArray | None = None) -> CapacitatedAnswer:
+        answer = solve_capacitated(q, time_limit=max(clock.left(), 1e-3), rel_gap=rel_gap, start=start)
+        clock.lap("solve")
+        return answer
+
+    def cheapest_serving_most(q: CapacitatedQuestion) -> CapacitatedAnswer:
+        most = run(replace(q, minimise="unserved", serve_all=False, budget=None))
+        if most.x is None:
+            return most
+        floor = -most.objective * (1 - 1e-9)
+        cheap = run(replace(q, minimise="cost", serve_all=False, served_floor=floor), start=most.point)
+        return cheap if cheap.x is not None else most
+
+    sense: Sense = "max" if model_name == "max_cover" or budget is not None else "min"
+    relaxed_bound = np.nan
+    if relaxed is not None:
+        relaxed_bound = relaxed(min(5.0, max(0.1 * clock.left(), 1e-3))).bound
+        clock.lap("bound")
+    pre_weight = float(w[pre].sum())
+    if model_name == "set_cover":
+        relaxed_bound = np.fmax(relaxed_bound, _capacity_bound(problem, rows, float(w[rows].sum())))
+        answer = run(replace(ask, serve_all=True))
+        if answer.outcome == "infeasible":
+            relaxed_bound = np.nan  # the plan serving the most answers another question
+            answer = cheapest_serving_most(ask)
+        objective, bound = answer.objective, answer.bound
+    elif model_name == "max_cover":
+        answer = run(replace(ask, minimise="unserved", max_sites=p, budget=budget))
+        objective, bound = pre_weight - answer.objective, pre_weight - answer.bound
+    elif budget is None:  # targets
+        answer = run(ask)
+        if answer.outcome == "infeasible":
+            relaxed_bound = np.nan
+            answer = cheapest_serving_most(ask)
+        objective, bound = answer.objective, answer.bound
+    else:  # the most progress towards the targets for the budget
+        answer = run(replace(ask, minimise="unserved", budget=budget))
+        objective, bound = -answer.objective, -answer.bound
+        if answer.x is not None and target is not None and objective >= target.sum() * (1 - 1e-9):
+            cheap = run(replace(ask, budget=budget))
+            if cheap.x is not None:
+                answer = cheap
+    status: Status = answer.outcome
+    if answer.x is None:  # no plan: a time limit before the first one
+        objective = np.inf if sense == "min" else -np.inf
+    if np.isfinite(relaxed_bound):
+        bound = max(bound, relaxed_bound) if sense == "min" else min(bound, relaxed_bound)
+    if np.isfinite(objective):  # a bound never passes the plan it bounds
+        bound = min(bound, objective) if sense == "min" else max(bound, objective)
+    solved = sparse.coo_array((n, m)) if answer.shares is None else answer.shares.tocoo()
+    served_pre = np.flatnonzero(pre)
+    shares = sparse.csr_array(
+        (
+            np.r_[solved.data, np.ones(served_pre.size)],
+            (np.r_[solved.row, served_pre], np.r_[solved.col, _first_column(a, unlimited_req)[served_pre]]),
+        ),
+        shape=(n, m),
+    )
+    x = np.zeros(m) if answer.x is None else answer.x
+    chosen = np.flatnonzero((x > 0.5) & ~req)
+    served = np.asarray(shares.multiply(w[:, None]).sum(axis=0)).ravel()
+    order = chosen[np.lexsort((chosen, -served[chosen]))]
+    share_row = np.asarray(shares.sum(axis=1)).ravel()
+    covered = np.flatnonzero(share_row > 1e-9)
+    assignment = np.full(n, -1, dtype=np.int64)
+    if shares.nnz:
+        best = shares.argmax(axis=1)
+        assignment[covered] = np.asarray(best).ravel()[covered]
+    clock.lap("report")
+    if not np.isfinite(bound):
+        bound = -np.inf if sense == "min" else np.inf
+    if status == "time_limit" and relative_gap(objective, bound) == 0.0:
+        status = "optimal"  # the relaxation's bound proves the plan
+    return SitingResult(
+        model=model_name,
+        status=status,
+        sense=sense,
+        sites=order.astype(np.int64),
+        marginal_gain=served[order],
+        fixed=np.flatnonzero(req).astype(np.int64),
+        objective=float(objective),
+        bound=float(bound),
+        gap=relative_gap(objective, bound),
+        cost=float(c[order].sum()),
+        covered=covered.astype(np.int64),
+        covered_weight=float((w * np.minimum(share_row, 1.0)).sum()),
+        uncoverable=reach.uncoverable,
+        uncoverable_reason=reach.reason,
+        assignment=assignment,
+        solve_time=clock.total(),
+        timings=MappingProxyType(dict(clock.timings)),
+        shares=shares,
+    )
+
+
+def _capacity_bound(problem: CoverProblem, rows: BoolArray, need: float) -> float:
+    """A lower bound on the cost of serving ``need`` weight of ``rows``: the fractional knapsack
+    of the sites' usable capacities (the least of the capacity and the weight within reach), the
+    cheapest per unit served first. 0 when a choosable site has no capacity."""
+    a, c, cap, req, exc = problem.a, problem.c, problem.cap, problem.req, problem.exc
+    usable = np.minimum(cap, problem.w[rows] @ a[np.flatnonzero(rows)])
+    need -= float(usable[req].sum())
+    free = ~req & ~exc & (usable > 0)
+    if need <= 0 or not np.isfinite(usable[free]).all():
+        return 0.0
+    order = np.flatnonzero(free)[np.argsort(c[free] / usable[free], kind="stable")]
+    filled = np.cumsum(usable[order])
+    k = int(np.searchsorted(filled, need))
+    if k >= order.size:
+        return np.inf  # the capacities cannot serve it all: no plan to bound
+    before = filled[k - 1] if k else 0.0
+    bound = float(c[order[:k]].sum() + c[order[k]] * (need - before) / usable[order[k]])
+    return float(np.ceil(bound - 1e-9)) if is_integral(c) else bound
+
+
+def _first_column(a: sparse.csc_array, mask: BoolArray) -> IntArray:
+    """For each row, the lowest-index column in ``mask`` that covers it (-1: none)."""
+    coo = a[:, np.flatnonzero(mask)].tocoo()
+    first = np.full(a.shape[0], np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, coo.row, np.flatnonzero(mask)[coo.col])
+    first[first == np.iinfo(np.int64).max] = -1
+    return first

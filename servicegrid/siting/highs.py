@@ -5,14 +5,15 @@ and handed to HiGHS through ``highspy`` as whole numpy arrays, never row by row.
 knows nothing about demand, candidates or coverage; it maps HiGHS statuses onto the answers
 siting gives (optimal, time limit with or without an incumbent, infeasible), checks every point
 HiGHS returns against the model, and offers the reductions that need solver output or only the
-model: reduced-cost fixing and removing fixed columns. ``kHighsInf`` is ``inf``, so unbounded
-sides are plain ``numpy.inf``.
+model: reduced-cost fixing and removing fixed columns (models are assembled from triplets with
+:func:`csc_from_triplets`). ``kHighsInf`` is ``inf``, so unbounded sides are plain ``numpy.inf``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import warnings
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -25,7 +26,9 @@ from scipy import sparse
 __all__ = [
     "LinearModel",
     "SolveOutcome",
+    "SolverWarning",
     "compact",
+    "csc_from_triplets",
     "fix_by_reduced_cost",
     "solve",
 ]
@@ -136,26 +139,54 @@ def solve(
     SolveOutcome
         The status mapped to optimal / time_limit / infeasible, the point and the bounds.
 
-    Raises
-    ------
-    RuntimeError
-        When HiGHS reports a failure that is neither optimality, infeasibility nor a limit.
+    A failure (a status that is neither optimality, infeasibility nor a limit, or a point
+    that does not satisfy the model) is retried with presolve off, the other simplex and another
+    random seed; when every try fails, a :class:`SolverWarning` says so and the outcome is a
+    time limit without a point, so that the caller keeps the plan it had. Never raises.
     """
     t0 = time.perf_counter()
-    out = _run(model, time_limit, relax, rel_gap, start, lp_method, presolve)
-    if presolve and not relax and not _consistent(model, out, rel_gap):
+    # HiGHS sometimes fails where a variant of the same solve succeeds ("Solve error" on small
+    # capacitated models): presolve off, then the other simplex, then another random seed.
+    attempts = [
+        {"presolve": presolve, "lp_method": lp_method, "seed": 0},
+        {"presolve": False, "lp_method": lp_method, "seed": 0},
+        {"presolve": False, "lp_method": "primal" if lp_method != "primal" else "dual", "seed": 0},
+        {"presolve": False, "lp_method": lp_method, "seed": 7},
+    ]
+    failures = []
+    for attempt in attempts:
         left = time_limit - (time.perf_counter() - t0)
+        if failures and left <= 0:
+            break
+        try:
+            out = _run(model, max(left, 1e-3), relax, rel_gap, start, attempt)
+        except _Failed as exc:
+            failures.append(str(exc))
+            continue
+        if relax or _consistent(model, out, rel_gap):
+            return out
         logger.warning(
-            "HiGHS returned an inconsistent MIP answer (objective %.9g, bound %.9g); "
-            "solving again without presolve",
+            "HiGHS returned an inconsistent MIP answer (objective %.9g, bound %.9g); solving again",
             out.objective,
             out.bound,
         )
-        out = _run(model, left, relax, rel_gap, start, lp_method, False)
-        if not _consistent(model, out, rel_gap):
-            msg = "HiGHS returned a point that does not satisfy the siting model"
-            raise RuntimeError(msg)
-    return out
+        failures.append("an answer that does not satisfy the model")
+    what = "LP relaxation" if relax else "integer program"
+    warnings.warn(
+        f"HiGHS could not solve the {what} ({'; '.join(dict.fromkeys(failures))}), with presolve on "
+        "or off, with either simplex or another seed; the best plan found before is kept with its bound",
+        SolverWarning,
+        stacklevel=2,
+    )
+    return SolveOutcome("time_limit", None, np.inf, -np.inf, None, time.perf_counter() - t0, 0)
+
+
+class SolverWarning(UserWarning):
+    """HiGHS failed on a model in every way tried; the result is the best plan found before."""
+
+
+class _Failed(Exception):
+    """HiGHS stopped with a status that is neither optimality, infeasibility nor a limit."""
 
 
 def _consistent(model: LinearModel, out: SolveOutcome, rel_gap: float) -> bool:
@@ -188,15 +219,19 @@ def _run(
     relax: bool,
     rel_gap: float,
     start: NDArray[np.float64] | None,
-    lp_method: LpMethod,
-    presolve: bool,
+    attempt: dict[str, object],
 ) -> SolveOutcome:
+    presolve, lp_method = attempt["presolve"], attempt["lp_method"]
     h = _highs(time_limit)
+    if attempt["seed"]:
+        h.setOptionValue("random_seed", int(attempt["seed"]))
     h.setOptionValue("mip_rel_gap", float(rel_gap))
     h.setOptionValue("mip_abs_gap", 1e-9)
     h.setOptionValue("mip_feasibility_tolerance", 1e-9)
     if not presolve:
         h.setOptionValue("presolve", "off")
+    if not relax and lp_method == "primal":
+        h.setOptionValue("simplex_strategy", 4)
     if relax:
         if lp_method == "ipm":
             h.setOptionValue("solver", "ipm")
@@ -261,8 +296,7 @@ def _run(
         if not np.isfinite(bound):
             bound = -np.inf
         return SolveOutcome("time_limit", x, objective, bound, None, seconds, nodes)
-    msg = f"HiGHS could not solve the siting model: {h.modelStatusToString(status)}"
-    raise RuntimeError(msg)
+    raise _Failed(h.modelStatusToString(status))
 
 
 def fix_by_reduced_cost(
@@ -334,3 +368,12 @@ def compact(model: LinearModel) -> tuple[LinearModel, NDArray[np.int64], NDArray
         offset=float(model.offset + model.cost @ point),
     )
     return smaller, kept, point
+
+
+def csc_from_triplets(
+    rows: NDArray[np.int64], cols: NDArray[np.int64], vals: NDArray[np.float64], shape: tuple[int, int]
+) -> sparse.csc_array:
+    """A model matrix from (row, column, value) triplets, duplicates summed."""
+    out = sparse.csc_array((vals, (rows, cols)), shape=shape)
+    out.sum_duplicates()
+    return out

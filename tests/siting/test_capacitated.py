@@ -11,14 +11,14 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 from scipy.optimize import linprog
 
-from servicegrid.coverage import siting
-from servicegrid.coverage.siting import max_cover, set_cover, upgrade_or_build
 from servicegrid.errors import InputError
+from servicegrid.siting import capacitated, max_cover, set_cover, upgrade_or_build
+from servicegrid.siting.covering import CoverProblem, candidate_reach
 
 fast = settings(max_examples=30, deadline=None)
 seeds = st.integers(0, 2**32 - 1)
@@ -93,9 +93,9 @@ def test_capacitated_set_cover_matches_brute_force(seed: int) -> None:
     if most >= coverable - 1e-6:  # every household can be served: the knapsack bound holds
         a = sparse.csc_array(dense.astype(float))
         none = np.zeros(dense.shape[1], dtype=bool)
-        problem = siting._Problem(a, w, cost, cap, none, none, siting._reach(a, none, none))
+        problem = CoverProblem(a, w, cost, cap, none, none, candidate_reach(a, none, none))
         rows = dense.any(axis=1)
-        assert siting._capacity_bound(problem, rows, float(w[rows].sum())) <= cheapest + 1e-9
+        assert capacitated._capacity_bound(problem, rows, float(w[rows].sum())) <= cheapest + 1e-9
 
 
 @fast
@@ -167,6 +167,7 @@ def _most_progress(dense, w, cap, sites, group, target_w) -> float:
 
 @fast
 @given(seed=seeds, budget=st.integers(2, 9))
+@example(seed=312, budget=2)  # HiGHS 1.16 answers "Solve error" with presolve on: solved by a retry
 def test_capacitated_progress_for_a_budget_matches_brute_force(seed: int, budget: int) -> None:
     dense, w, cost, cap, group = _instance(seed)
     cap[0] = 4.0
@@ -241,7 +242,7 @@ def test_a_tiny_time_limit_never_raises() -> None:
 @fast
 @given(seed=seeds, question=st.sampled_from(["serve all", "sites", "budget"]))
 def test_the_greedy_start_is_a_feasible_point_of_the_model(seed: int, question: str) -> None:
-    from servicegrid.coverage._capacitated import CapacitatedQuestion, build_model, greedy_start
+    from servicegrid.siting.capacitated import CapacitatedQuestion, build_model, greedy_start
 
     dense, w, cost, cap, _ = _instance(seed)
     cap = np.where(np.isnan(cap), np.inf, cap)
@@ -272,3 +273,23 @@ def test_the_greedy_start_is_a_feasible_point_of_the_model(seed: int, question: 
     assert np.all(activity >= model.row_lower - 1e-7)
     assert np.all(activity <= model.row_upper + 1e-7)
     assert np.array_equal(start[: dense.shape[1]], np.round(start[: dense.shape[1]]))
+
+
+def test_a_model_highs_fails_on_every_way_gives_an_outcome_and_a_warning_not_an_error() -> None:
+    """An answer HiGHS gets wrong with presolve on and off, either simplex and another seed."""
+    from scipy import sparse
+
+    from servicegrid.siting.highs import LinearModel, SolverWarning, solve
+
+    model = LinearModel(
+        cost=np.array([1e300, 1.0]),
+        lower=np.array([2.0, 0.0]),
+        upper=np.array([1.0, 1.0]),
+        integer=np.array([True, True]),
+        matrix=sparse.csc_array(np.array([[1.0, 1.0]])),
+        row_lower=np.array([1.0]),
+        row_upper=np.array([np.inf]),
+    )
+    with pytest.warns(SolverWarning, match="HiGHS could not solve the integer program"):
+        out = solve(model, time_limit=5)
+    assert (out.outcome, out.x, out.bound) == ("time_limit", None, -np.inf)

@@ -11,15 +11,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from servicegrid.coverage import _heuristics as heur
-from servicegrid.coverage.siting import (
+from servicegrid.errors import InputError, ServiceGridError
+from servicegrid.siting import (
     SitingResult,
     max_cover,
     p_median,
     set_cover,
     upgrade_or_build,
 )
-from servicegrid.errors import InputError, ServiceGridError
+from servicegrid.siting.heuristics.cover_search import CoverSearch
+from servicegrid.siting.heuristics.incidence import Incidence
+from servicegrid.siting.heuristics.max_cover import max_cover_heuristic
+from servicegrid.siting.heuristics.set_cover import (
+    cover_with_sites,
+    fewer_sites_cover,
+    greedy_set_cover,
+    improve_set_cover,
+    prune_set_cover,
+)
 
 # ---------------------------------------------------------------------------------------------
 # random small instances and their brute-force optima
@@ -439,10 +448,10 @@ def _geometric(seed: int, n: int, m: int, radius: float):
     return cover, weight, demand, sites
 
 
-@pytest.mark.parametrize("limit", [0.05, 0.3])
-def test_tiny_time_limit_returns_a_plan_with_a_valid_gap(limit: float) -> None:
+def test_a_time_limit_already_passed_still_gives_a_whole_plan_with_a_valid_gap() -> None:
+    """A limit no solver can meet: the contract, not what HiGHS does in 50 ms on a busy machine."""
     cover, weight, _, _ = _geometric(0, 2000, 500, 1750.0)
-    result = max_cover(cover, weight, p=10, time_limit=limit)
+    result = max_cover(cover, weight, p=10, time_limit=1e-9)
     assert result.status in ("time_limit", "optimal")
     assert result.sites.size == 10
     assert float(weight[np.asarray(cover[:, result.sites].sum(axis=1)).ravel() > 0].sum()) == result.objective
@@ -454,14 +463,14 @@ def test_tiny_time_limit_returns_a_plan_with_a_valid_gap(limit: float) -> None:
 
 def test_tiny_time_limit_on_set_cover_and_p_median_never_raises() -> None:
     cover, weight, demand, sites = _geometric(2, 2000, 500, 1750.0)
-    result = set_cover(cover, np.ones(500), time_limit=0.05)
+    result = set_cover(cover, np.ones(500), time_limit=1e-9)
     assert result.status in ("time_limit", "optimal")
     assert result.bound <= 16.0 <= result.objective  # 16 is this instance's optimum
     assert np.all(np.asarray(cover[:, result.sites].sum(axis=1)).ravel() > 0)
     from scipy.spatial.distance import cdist
 
     dist = cdist(demand[:300], sites[:80])
-    result = p_median(dist, weight[:300], 5, time_limit=0.01)
+    result = p_median(dist, weight[:300], 5, time_limit=1e-9)
     assert result.status in ("time_limit", "optimal")
     assert result.sites.size == 5
     assert result.bound <= result.objective
@@ -541,7 +550,7 @@ def test_bad_input_is_refused_with_a_clear_message(call, message: str) -> None:
 # heuristic internals
 
 
-def _check_search_state(search: heur._CoverSearch, dense: np.ndarray, w: np.ndarray) -> None:
+def _check_search_state(search: CoverSearch, dense: np.ndarray, w: np.ndarray) -> None:
     count = dense[:, search.is_open].sum(axis=1)
     assert np.array_equal(search.count, count)
     assert search.n_open == int(search.is_open.sum())
@@ -579,9 +588,9 @@ def test_incremental_swap_state_matches_recomputation(seed: int) -> None:
     cover = sparse.csc_array((rng.random((n, m)) < 0.25).astype(float))
     dense = cover.toarray() > 0
     w = rng.integers(0, 10, n).astype(float)
-    inc = heur.Incidence.from_sparse(cover)
+    inc = Incidence.from_sparse(cover)
     # one slot to start with, so that openings must grow the table
-    search = heur._CoverSearch(inc, w, rng.choice(m, p, replace=False), slots=1)
+    search = CoverSearch(inc, w, rng.choice(m, p, replace=False), slots=1)
     _check_search_state(search, dense, w)
     for step in range(12):
         opened = np.flatnonzero(search.is_open)
@@ -609,8 +618,8 @@ def test_greedy_and_swap_reach_a_known_optimum_on_a_small_geometric_case() -> No
 def test_heuristic_first_answer_is_within_one_percent_on_the_benchmark_instance() -> None:
     # the benchmark's seed 0 (benchmarks/siting_bench.py): proven optimum 11452 with p = 10
     cover, weight, _, _ = _geometric(0, 2000, 500, 1750.0)
-    inc = heur.Incidence.from_sparse(sparse.csc_array(cover))
-    plan = heur.max_cover_heuristic(inc, weight, p=10)
+    inc = Incidence.from_sparse(sparse.csc_array(cover))
+    plan = max_cover_heuristic(inc, weight, p=10)
     assert plan.sites.size == 10
     assert plan.value == float(weight[np.asarray(cover[:, plan.sites].sum(axis=1)).ravel() > 0].sum())
     assert 0.99 * 11452.0 <= plan.value <= 11452.0
@@ -624,7 +633,7 @@ def test_cover_with_sites_returns_covers_only_and_none_below_the_fewest_sites(se
     n, m = int(rng.integers(2, 11)), int(rng.integers(2, 9))
     dense = rng.random((n, m)) < rng.uniform(0.2, 0.6)
     dense[np.arange(n), rng.integers(0, m, n)] = True  # every row coverable
-    inc = heur.Incidence.from_sparse(sparse.csc_array(dense.astype(float)))
+    inc = Incidence.from_sparse(sparse.csc_array(dense.astype(float)))
     fewest = next(
         k
         for k in range(1, m + 1)
@@ -633,7 +642,7 @@ def test_cover_with_sites_returns_covers_only_and_none_below_the_fewest_sites(se
     )
     for size in {fewest - 1, fewest, min(fewest + 1, m)} - {0}:
         start = rng.choice(m, size, replace=False)
-        plan, missed = heur.cover_with_sites(inc, start)
+        plan, missed = cover_with_sites(inc, start)
         assert missed.shape == (n,)
         if size < fewest:
             assert plan is None
@@ -641,7 +650,7 @@ def test_cover_with_sites_returns_covers_only_and_none_below_the_fewest_sites(se
         elif plan is not None:
             assert plan.size == size
             assert _covered(dense, plan).all()
-    smallest, _ = heur.fewer_sites_cover(inc, np.arange(m), floor=1)
+    smallest, _ = fewer_sites_cover(inc, np.arange(m), floor=1)
     assert _covered(dense, smallest).all()
     assert fewest <= smallest.size <= m
 
@@ -653,12 +662,10 @@ def test_fewest_sites_search_finds_the_optimum_of_the_benchmark_instance() -> No
     a = sparse.csc_array(cover)
     a = a[:, np.flatnonzero(np.diff(a.indptr) > 0)]
     a = a[np.flatnonzero(np.diff(a.tocsr().indptr) > 0)].tocsc()
-    inc = heur.Incidence.from_sparse(a)
+    inc = Incidence.from_sparse(a)
     ones = np.ones(a.shape[1])
-    plan = heur.improve_set_cover(
-        inc, ones, heur.prune_set_cover(inc, ones, heur.greedy_set_cover(inc, ones))
-    )
-    smaller, _ = heur.fewer_sites_cover(inc, plan, floor=16)
+    plan = improve_set_cover(inc, ones, prune_set_cover(inc, ones, greedy_set_cover(inc, ones)))
+    smaller, _ = fewer_sites_cover(inc, plan, floor=16)
     assert plan.size > 16
     assert smaller.size == 16
     assert np.all(np.asarray(a[:, smaller].sum(axis=1)).ravel() > 0)
@@ -669,7 +676,7 @@ def test_set_cover_with_equal_costs_is_proven_on_a_subset_of_the_rows(
 ) -> None:
     # LP bound 14.88 against 16 sites: the proof goes through the subsets of rows
     cover, weight, _, _ = _geometric(2, 2000, 500, 1750.0)
-    with caplog.at_level(logging.DEBUG, logger="servicegrid.coverage.siting"):
+    with caplog.at_level(logging.DEBUG, logger="servicegrid.siting"):
         result = set_cover(cover, np.full(500, 3.0), weight=weight)
     rounds = [r.getMessage() for r in caplog.records if r.getMessage().startswith("set cover on ")]
     assert rounds  # e.g. "set cover on 154 of 698 rows (round 1): optimal 48, bound 48"
@@ -686,8 +693,9 @@ def test_set_cover_with_equal_costs_is_proven_on_a_subset_of_the_rows(
 @fast
 @given(seed=seeds)
 def test_rows_first_stage_bounds_and_plans_match_brute_force(seed: int) -> None:
-    from servicegrid.coverage._highs import LinearModel, solve
-    from servicegrid.coverage.siting import _Clock, _cover_rows_first
+    from servicegrid.siting.exact import Clock
+    from servicegrid.siting.highs import LinearModel, solve
+    from servicegrid.siting.set_cover import _cover_rows_first
 
     rng = np.random.default_rng(seed)
     n, m = int(rng.integers(3, 13)), int(rng.integers(3, 10))
@@ -720,8 +728,8 @@ def test_rows_first_stage_bounds_and_plans_match_brute_force(seed: int) -> None:
         lp,
         incumbent,
         lp.objective,
-        inc=heur.Incidence.from_sparse(a),
-        clock=_Clock(30.0),
+        inc=Incidence.from_sparse(a),
+        clock=Clock(30.0),
         rel_gap=1e-9,
         share=1.0,
     )

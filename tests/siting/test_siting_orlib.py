@@ -17,7 +17,7 @@ import pytest
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from servicegrid.coverage.siting import p_median, set_cover
+from servicegrid.siting import p_median, set_cover
 from tests.conftest import shared_path
 
 PMED_FAST = [1, 2, 3, 4, 5, 7, 8, 9, 10]

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import shapely
 
-from servicegrid.coverage.planning import plan_candidates, plan_sites
 from servicegrid.coverage.sources import network_from_lines
 from servicegrid.errors import InputError
 from servicegrid.geo.workspace import Workspace
+from servicegrid.siting import plan_candidates, plan_layers
 from servicegrid.standards.loader import load_preset
 from tests.builders import box, frame, lattice
 
@@ -65,7 +65,7 @@ def county(with_candidates: bool = True) -> dict:
 def plan(layers, **options):
     ws = Workspace(None, layers)
     net = network_from_lines(layers["roads"], crs=ws.metric_crs)
-    return plan_sites(ws, PRESET, tier="compound_station", network=net, **options)
+    return plan_layers(ws, PRESET, tier="compound_station", network=net, **options)
 
 
 def test_candidates_are_fixed_upgrades_and_new_sites():
@@ -196,7 +196,7 @@ def test_bad_candidates_and_options_are_refused():
         plan(county(), model="p-median")
     with pytest.raises(InputError, match="tier 'town_center' has no walking radius"):
         ws = Workspace(None, county())
-        plan_sites(ws, PRESET, tier="town_center")
+        plan_layers(ws, PRESET, tier="town_center")
 
 
 def test_generated_sites_gather_around_units_no_standard_station_reaches():
