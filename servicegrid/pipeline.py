@@ -278,6 +278,7 @@ def plan_sites(
     time_limit: float = 60.0,
     require: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    generate: bool = True,
     progress: Progress | None = None,
 ) -> PlanResult:
     """Where to build or upgrade stations of ``tier`` (see
@@ -303,6 +304,7 @@ def plan_sites(
             time_limit=time_limit,
             require=require,
             exclude=exclude,
+            generate=generate,
             progress=progress,
         )
     note = status_breakdown(_status(project), include_planned=False)
@@ -341,12 +343,22 @@ def write_coverage(
     return [out, gaps_csv]
 
 
-def write_plan(result: PlanResult, out: str | os.PathLike[str]) -> list[Path]:
-    """Write the plan layers into the GeoPackage ``out``. Returns the files written."""
+def write_plan(
+    result: PlanResult, out: str | os.PathLike[str], *, preset: Preset | None = None, lang: Lang = "zh"
+) -> list[Path]:
+    """Write the plan layers into the GeoPackage ``out`` and the plan's workbook beside it
+    (``<out>.xlsx``: the headline, before and after per township, the sites in build order).
+    Returns the files written."""
+    from .siting.export import write_plan_workbook
+
     out = Path(out)
     tier = result.summary["tier"].iloc[0] if len(result.summary) else ""
     write_layers(out, result.layers(), description=f"servicegrid plan for {tier}")
-    return [out]
+    tiers = {t: preset.label("tiers", t, lang) for t in preset.tiers} if preset is not None else {}
+    book = write_plan_workbook(
+        result, out.with_suffix(".xlsx"), tier_labels=tiers, lang=lang, notes=result.notes
+    )
+    return [out, book]
 
 
 @dataclass(frozen=True)
@@ -421,6 +433,6 @@ def run_demo(
     written += write_coverage(coverage, out / "coverage.gpkg", preset=project.preset, lang=lang)
     step("planning compound stations")
     plan = plan_sites(project, tier="compound_station", network=network)
-    written += write_plan(plan, out / "plan.gpkg")
+    written += write_plan(plan, out / "plan.gpkg", preset=project.preset, lang=lang)
     step.finish()
     return DemoRun(files, project, audit, coverage, plan, (files.workspace, files.network, *written))

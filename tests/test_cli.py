@@ -280,3 +280,24 @@ def test_coverage_gaps_csv_speaks_the_planners_language(tmp_path, lang, headers,
     assert gap in set(gaps[headers[0]])
     township = "乡镇(街道)" if lang == "zh" else "Township"
     assert set(gaps[township].dropna()) <= {"青山镇", "城关街道"}
+
+
+def test_plan_writes_a_workbook_beside_its_geopackage(tmp_path):
+    import openpyxl
+
+    from tests.builders import lattice
+
+    layers = clean_layers()
+    layers["roads"] = lattice(step=250, size=4000)
+    path = tmp_path / "county.gpkg"
+    write_layers(path, layers)
+    result = invoke("plan", path, "--out", tmp_path / "plan.gpkg")
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(tmp_path / "plan.xlsx")
+    assert book.sheetnames == ["汇总", "各乡镇", "选址点位"]
+    sites = list(book["选址点位"].iter_rows(values_only=True))
+    assert sites[0][:3] == ("建设顺序", "点位编号", "类型")
+    # the one compound without a station gets one inside it, named after it
+    assert [row[6] for row in sites[1:]] == ["幸福小区（小区内）"]
+    towns = [row[1] for row in book["各乡镇"].iter_rows(min_row=2, values_only=True)]
+    assert towns == ["城关街道"]

@@ -197,6 +197,14 @@ def plan(
     exclude: Annotated[
         list[str] | None, typer.Option(help="Facility or candidate id the plan may not use (repeatable).")
     ] = None,
+    generated: Annotated[
+        bool,
+        typer.Option(
+            "--generated/--no-generated",
+            help="Add generated sites: a station in every compound no standard facility reaches, "
+            "and without a candidates layer sites at gates and path nodes.",
+        ),
+    ] = True,
     lang: Annotated[Lang, typer.Option(help="zh (default) or en labels.")] = "zh",
 ) -> None:
     """Propose where to build or upgrade stations (选址), with a proof of how good the plan is.
@@ -222,10 +230,11 @@ def plan(
             time_limit=time_limit,
             require=require or (),
             exclude=exclude or (),
+            generate=generated,
             progress=draw,
         )
     say(result.notes, style="yellow")
-    files = write_plan(result, out)
+    files = write_plan(result, out, preset=project.preset, lang=lang)
     print_plan(result, project.preset, lang)
     console.print(f"wrote {', '.join(str(f) for f in files)}", markup=False)
 

@@ -183,9 +183,8 @@ def measure_layers(
     crs = network.crs if network is not None else workspace.metric_crs
     notes: list[str] = []
     say("demand units")
-    units = demand_units(
-        {name: workspace.layer(name) for name in DEMAND_LAYERS if name in workspace}, crs=crs
-    )
+    wanted = (*DEMAND_LAYERS, "townships")
+    units = demand_units({name: workspace.layer(name) for name in wanted if name in workspace}, crs=crs)
     notes.extend(_point_compound_note(units))
     facilities = _facilities(workspace, preset, include_planned=include_planned, crs=crs)
     if network is None:

@@ -63,9 +63,11 @@ def demand_units(layers: Mapping[str, gpd.GeoDataFrame], *, crs: CRS) -> gpd.Geo
     Columns: ``unit_layer``, ``unit_id``, ``unit_name``, ``unit_kind`` (``compounds``,
     ``settlements``, ``villages``, ``communities`` or ``grids``), ``area_kind`` (``community``
     or ``village``: the kind of village the unit lies in), households, population and the ids
-    of the township, village and grid it lies in.
+    of the township, village and grid it lies in (the township by spatial join from ``layers``'
+    townships where the unit's village does not say, or it has none).
     """
     villages = _village_info(layers.get("villages"))
+    townships = layers.get("townships")
     grids = layers.get("grids")
     frames = []
     for layer in DEMAND_LAYERS:
@@ -85,6 +87,14 @@ def demand_units(layers: Mapping[str, gpd.GeoDataFrame], *, crs: CRS) -> gpd.Geo
             grid_id = containing_parent_ids(frame, grids, crs=crs)
         else:
             grid_id = text_column(frame, "grid_id")
+        township_id = pd.array(village_id.map(villages["township_id"]), dtype="string")
+        if layer != "villages" or "township_id" in frame.columns:
+            given = text_column(frame, "township_id").to_numpy()
+            township_id = pd.array(np.where(pd.isna(township_id), given, township_id), dtype="string")
+        if townships is not None and len(townships) and pd.isna(township_id).any():
+            blank = pd.isna(township_id)
+            found = containing_parent_ids(frame[blank], townships, crs=crs).to_numpy()
+            township_id[blank] = found
         frames.append(
             gpd.GeoDataFrame(
                 {
@@ -95,7 +105,7 @@ def demand_units(layers: Mapping[str, gpd.GeoDataFrame], *, crs: CRS) -> gpd.Geo
                     "area_kind": area_kind,
                     "households": typed_column(frame, "households", "Int64"),
                     "population": typed_column(frame, "population", "Int64"),
-                    "township_id": pd.array(village_id.map(villages["township_id"]), dtype="string"),
+                    "township_id": township_id,
                     "village_id": pd.array(village_id, dtype="string"),
                     "grid_id": pd.array(grid_id, dtype="string"),
                 },

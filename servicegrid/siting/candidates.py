@@ -40,13 +40,21 @@ def plan_candidates(
     tier: str,
     crs: CRS,
     network: StreetNetwork | None = None,
+    generate: bool = True,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Every site a plan for ``tier`` may use, in ``crs``, and notes on how they were found.
 
+    The sites are the tier's facilities (those meeting the standard fixed, failing ones as
+    upgrades), the ``candidates`` layer, and — with ``generate`` — a station inside every
+    compound with households that no standard facility reaches today (so that no reachable
+    compound is ever called uncoverable) and, when no candidates are listed, sites at the gates
+    and path nodes near the units no standard facility reaches.
+
     Columns: ``site_id``, ``kind`` (``existing`` — meets the standard, fixed; ``upgrade`` — a
-    facility of the tier below standard; ``new``), ``source`` (facilities, candidates, gate,
-    network), ``facility_id``, ``name``, ``cost`` (yuan), ``capacity`` (households, blank when
-    unlimited or unknown), ``decision`` (required, excluded or blank).
+    facility of the tier below standard; ``new``), ``source`` (facilities, candidates,
+    generated), ``facility_id``, ``name`` (a generated site is named after the compound or the
+    unit it sits at), ``cost`` (yuan), ``capacity`` (households, blank when unlimited or
+    unknown), ``decision`` (required, excluded or blank).
     """
     spec = tier_spec(preset, tier, dict(workspace.settings.radii_m))
     tier_def = preset.tiers[tier]
@@ -54,8 +62,10 @@ def plan_candidates(
     facilities = _facility_sites(workspace, preset, spec, crs, notes)
     listed = _listed_candidates(workspace, preset, tier, crs, notes)
     frames = [facilities, listed]
-    if len(listed) == 0:
-        frames.append(_generated_sites(workspace, spec, facilities, crs, network, notes))
+    if generate:
+        frames.append(
+            _generated_sites(workspace, spec, facilities, crs, network, notes, around=len(listed) == 0)
+        )
     sites = (
         pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
     )
@@ -175,9 +185,13 @@ def _generated_sites(
     crs: CRS,
     network: StreetNetwork | None,
     notes: list[str],
+    *,
+    around: bool,
 ) -> gpd.GeoDataFrame:
-    """Where the user lists no candidates: the gates of the compounds and the path nodes near the
-    units that no facility meeting the standard reaches, thinned to one per cell of 0.4 × radius."""
+    """Sites for the units no facility meeting the standard reaches: a station inside every such
+    compound with households (where residents leave it: its representative point, or its point)
+    and, with ``around``, the gates and the path nodes near the units, thinned to one per cell
+    of 0.4 × radius. Each is named after the compound or unit it serves."""
     units = served_units(workspace, spec, crs)
     fixed = facilities[facilities["kind"] == "existing"]
     uncovered = np.ones(len(units), dtype=bool)
@@ -191,35 +205,58 @@ def _generated_sites(
             snap_limit=workspace.settings.snap_limit_m,
         )
         uncovered = np.diff(reach.indptr) == 0
-    units = units[uncovered]
-    points = []
-    gates = workspace.layer("gates")
-    if len(gates) and "compound_id" in gates:
-        mine = gates["compound_id"].astype("string").isin(set(units["unit_id"])).to_numpy()
-        points.append(gates.to_crs(crs).geometry.to_numpy()[mine])
-    if network is not None and len(units):
-        centre = units.geometry.representative_point()
-        near = network.kdtree.query_ball_point(np.column_stack([centre.x, centre.y]), r=spec.radius_m)
-        nodes = np.unique(np.concatenate([np.asarray(n, dtype=np.int64) for n in near]))
-        points.append(shapely.points(network.node_xy[nodes]))
+    units = units[uncovered].reset_index(drop=True)
+    unit_name = (
+        units["unit_name"].astype("string").fillna(units["unit_id"].astype("string")).to_numpy(dtype=object)
+    )
+    points, names = [], []
+    compound = (units["unit_layer"] == "compounds").to_numpy() & (
+        units["households"].astype("Float64").fillna(0).to_numpy(dtype=float) > 0
+    )
+    if compound.any():
+        points.append(shapely.point_on_surface(units.geometry.to_numpy()[compound]))
+        names.append(unit_name[compound] + "（小区内）")
+    n_inside = int(compound.sum())
+    if around:
+        gates = workspace.layer("gates")
+        if len(gates) and "compound_id" in gates:
+            owner = pd.Series(np.arange(len(units)), index=units["unit_id"].to_numpy())
+            owner = owner[~owner.index.duplicated()]
+            pos = gates["compound_id"].astype("string").map(owner)
+            mine = pos.notna().to_numpy()
+            points.append(gates.to_crs(crs).geometry.to_numpy()[mine])
+            names.append(unit_name[pos[mine].astype(int).to_numpy()] + "（出入口）")
+        if network is not None and len(units):
+            centre = units.geometry.representative_point()
+            xy = np.column_stack([centre.x, centre.y])
+            near = network.kdtree.query_ball_point(xy, r=spec.radius_m)
+            nodes = np.unique(np.concatenate([np.asarray(n, dtype=np.int64) for n in near]))
+            node_pts = shapely.points(network.node_xy[nodes])
+            # name a path node after the nearest unit it was generated for
+            _, nearest = shapely.STRtree(shapely.points(xy)).query_nearest(node_pts, all_matches=False)
+            points.append(node_pts)
+            names.append(unit_name[nearest] + "附近")
     pts = np.concatenate(points) if points else np.array([], dtype=object)
+    labels = np.concatenate(names) if names else np.array([], dtype=object)
     if len(pts) == 0:
         return _empty_sites(crs)
     cell = GENERATED_SPACING_SHARE * spec.radius_m
     keys = np.floor(np.column_stack([shapely.get_x(pts), shapely.get_y(pts)]) / cell).astype(np.int64)
+    keys[:n_inside] = -1 - np.arange(n_inside)[:, None]  # a station inside each compound is kept
     _, first = np.unique(keys, axis=0, return_index=True)
-    pts = pts[np.sort(first)]
-    notes.append(
-        f"no candidates listed for {spec.tier}: generated {len(pts):,} sites at gates and path nodes near the "
-        f"{len(units):,} units no standard facility reaches"
-    )
+    keep = np.sort(first)
+    pts, labels = pts[keep], labels[keep]
+    text = f"{n_inside:,} stations inside the compounds no standard facility reaches"
+    if around:
+        text += f" and {len(pts) - n_inside:,} sites at gates and path nodes near the {len(units):,} units it misses"
+    notes.append(f"generated sites for {spec.tier}: {text}")
     return gpd.GeoDataFrame(
         {
             "site_id": "G:" + pd.RangeIndex(1, len(pts) + 1).astype(str),
             "kind": "new",
             "source": "generated",
             "facility_id": pd.array([pd.NA] * len(pts), dtype="string"),
-            "name": pd.array([pd.NA] * len(pts), dtype="string"),
+            "name": pd.array(labels, dtype="string"),
             "cost": np.nan,
             "capacity": np.nan,
             "decision": None,

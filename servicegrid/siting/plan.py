@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..coverage.demand import DETOUR_FACTOR
+from ..coverage.demand import DETOUR_FACTOR, counted_households
 from ..coverage.network import StreetNetwork
 from ..errors import InputError
 from ..geo.workspace import Workspace
@@ -74,6 +74,40 @@ class PlanResult:
         }
 
 
+OUTSIDE_TOWNSHIPS = "(outside every township)"
+
+
+def unit_weights(units: gpd.GeoDataFrame) -> tuple[np.ndarray, str, list[str]]:
+    """What each unit weighs in a plan: its households, nested units counted once (a community
+    counts only the households its compounds do not), and what the notes say about it.
+
+    A unit without a household figure weighs the median of the units of its layer that have one
+    (the notes say how many); when no unit has a figure every unit weighs 1 and the figures
+    count units.
+    """
+    counted = counted_households(units, np.ones(len(units), dtype=bool))
+    own = units["households"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if np.isnan(own).all():
+        return (
+            np.ones(len(units)),
+            "units",
+            ["no households recorded: every unit weighs 1, so the figures count units"],
+        )
+    notes = []
+    blank = np.isnan(own)
+    if blank.any():
+        layer = units["unit_layer"].to_numpy(dtype=object)
+        median = pd.Series(own).groupby(layer).median()
+        fill = pd.Series(layer[blank]).map(median).to_numpy(dtype=float)
+        counted[blank] = np.nan_to_num(fill, nan=0.0)
+        shown = ", ".join(f"{name} {value:,.0f}" for name, value in median.dropna().items())
+        notes.append(
+            f"{int(blank.sum()):,} of {len(units):,} units have no households recorded: each weighs the "
+            f"median of its layer ({shown}); the plan's household figures include these estimates"
+        )
+    return np.nan_to_num(counted, nan=0.0), "households", notes
+
+
 def plan_layers(
     workspace: Workspace,
     preset: Preset,
@@ -87,6 +121,7 @@ def plan_layers(
     time_limit: float = 60.0,
     require: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    generate: bool = True,
     progress: Progress | None = None,
 ) -> PlanResult:
     """Where to build or upgrade stations of ``tier``, solved exactly where it can be proven.
@@ -109,6 +144,10 @@ def plan_layers(
     require, exclude
         Sites that must be open or may not be used, by facility or candidate id (or site id such
         as ``C:P12``), on top of the ``decision`` column of the candidates layer.
+    generate
+        Add generated sites (a station inside every compound no standard facility reaches, and
+        without listed candidates sites at gates and path nodes); ``False`` plans with the
+        listed candidates and the facilities alone.
 
     Returns
     -------
@@ -122,7 +161,9 @@ def plan_layers(
     spec = tier_spec(preset, tier, dict(workspace.settings.radii_m))
     notes: list[str] = []
     say("candidate sites")
-    sites, site_notes = plan_candidates(workspace, preset, tier=tier, crs=crs, network=network)
+    sites, site_notes = plan_candidates(
+        workspace, preset, tier=tier, crs=crs, network=network, generate=generate
+    )
     notes.extend(site_notes)
     if network is None:
         notes.append(f"no walking network: reach is the straight line × {DETOUR_FACTOR:g}")
@@ -133,13 +174,8 @@ def plan_layers(
     if len(units) == 0:
         msg = f"the workspace has no units that {tier} serves ({', '.join(spec.serves)})"
         raise InputError(msg)
-    households = units["households"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    weighed_by = "households"
-    if np.isnan(households).all():
-        notes.append("no households recorded: every unit weighs 1, so the figures count units")
-        households = np.ones(len(units))
-        weighed_by = "units"
-    weight = np.nan_to_num(households, nan=0.0)
+    weight, weighed_by, weight_notes = unit_weights(units)
+    notes.extend(weight_notes)
     say("coverage matrix")
     limit = spec.radius_m if model != "p-median" else max(spec.partial_m or 0.0, 2 * spec.radius_m)
     dist = reach_matrix(
@@ -206,7 +242,7 @@ def plan_layers(
                 time_limit=time_limit,
             )
         else:
-            group = units["township_id"].astype("string").fillna("(no township)").to_numpy(dtype=object)
+            group = units["township_id"].astype("string").fillna(OUTSIDE_TOWNSHIPS).to_numpy(dtype=object)
             result = upgrade_or_build(
                 cover,
                 weight,

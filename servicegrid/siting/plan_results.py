@@ -268,7 +268,7 @@ def before_after(
 ) -> pd.DataFrame:
     """Households covered per township by the facilities meeting the standard, and with the plan."""
     before, after = plan.before, plan.after
-    town = units["township_id"].astype("string").fillna("(no township)").to_numpy(dtype=object)
+    town = units["township_id"].astype("string").fillna("(outside every township)").to_numpy(dtype=object)
     frame = pd.DataFrame(
         {
             "township_id": town,
@@ -282,9 +282,14 @@ def before_after(
     )
     out = frame.groupby("township_id", sort=True).sum().reset_index()
     names = workspace.layer("townships")
-    if len(names) and "name" in names:
-        lookup = dict(zip(names["id"].astype("string"), names["name"].astype("string"), strict=True))
-        out.insert(1, "township_name", out["township_id"].map(lookup))
+    lookup = (
+        dict(zip(names["id"].astype("string"), names["name"].astype("string"), strict=True))
+        if len(names) and "name" in names
+        else {}
+    )
+    # a township without a name is shown by its id, never as a blank
+    named = out["township_id"].map(lookup).astype("string")
+    out.insert(1, "township_name", named.fillna(out["township_id"].astype("string")))
     with np.errstate(invalid="ignore", divide="ignore"):
         out["rate_before"] = (out["households_before"] / out["households"]).round(4)
         out["rate_after"] = (out["households_after"] / out["households"]).round(4)

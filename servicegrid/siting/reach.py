@@ -48,6 +48,8 @@ def served_units(workspace: Workspace, spec: TierCoverage, crs: CRS) -> gpd.GeoD
     if not layers:
         msg = "the workspace has no demand units (compounds, settlements, villages or grids)"
         raise InputError(msg)
+    if "townships" in workspace:
+        layers["townships"] = workspace.layer("townships")
     units = demand_units(layers, crs=crs)
     return units[spec.serves_unit(units)].reset_index(drop=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -63,15 +64,17 @@ def county(with_candidates: bool = True) -> dict:
 
 
 def plan(layers, **options):
+    """A plan with the listed candidates and facilities alone (generated sites are tested apart)."""
     ws = Workspace(None, layers)
     net = network_from_lines(layers["roads"], crs=ws.metric_crs)
+    options.setdefault("generate", "candidates" not in layers)
     return plan_layers(ws, PRESET, tier="compound_station", network=net, **options)
 
 
 def test_candidates_are_fixed_upgrades_and_new_sites():
     layers = county()
     ws = Workspace(None, layers)
-    sites, _ = plan_candidates(ws, PRESET, tier="compound_station", crs=ws.metric_crs)
+    sites, _ = plan_candidates(ws, PRESET, tier="compound_station", crs=ws.metric_crs, generate=False)
     by_id = sites.set_index("site_id")
     assert by_id.loc["F:F1", "kind"] == "existing"
     assert by_id.loc["F:F1", "decision"] == "required"
@@ -179,9 +182,12 @@ def test_generated_candidates_when_none_are_listed():
     assert len(generated) > 0
     assert (generated["cost"] == PRESET.tiers["compound_station"].new_build_cost.value).all()
     assert any("generated" in n for n in notes)
-    xy = np.column_stack([generated.geometry.x, generated.geometry.y])
+    inside = generated["name"].str.endswith("（小区内）").to_numpy()
+    # a station inside each of the three compounds no standard station reaches, then thinned
+    assert sorted(generated.loc[inside, "name"]) == ["C1（小区内）", "C2（小区内）", "C3（小区内）"]
+    xy = np.column_stack([generated.geometry.x, generated.geometry.y])[~inside]
     cells = np.floor(xy / (0.4 * 300)).astype(int)
-    assert len(np.unique(cells, axis=0)) == len(generated)  # thinned: one per cell
+    assert len(np.unique(cells, axis=0)) == len(xy)  # thinned: one per cell
 
 
 def test_bad_candidates_and_options_are_refused():
@@ -210,7 +216,7 @@ def test_generated_sites_gather_around_units_no_standard_station_reaches():
         generated.geometry.distance(shapely.Point(ws.metric("compounds").geometry.iloc[0].centroid)) < 250
     )
     assert not near_c0.any()
-    assert any("near the 3 units no standard facility reaches" in n for n in notes)
+    assert any("near the 3 units it misses" in n for n in notes)
 
 
 def test_user_decisions_require_and_exclude_sites():
@@ -258,3 +264,46 @@ def test_zero_budget_and_too_large_p_are_clear_errors():
         InputError, match=r"p=50 new sites but only 4 candidates can be chosen \(5 candidates, 1 required"
     ):
         plan(county(), model="max-cover", p=50)
+
+
+def test_a_compound_with_no_site_in_reach_is_its_own_candidate():
+    """A compound far from every listed room and path node is not "uncoverable": a station can
+    open inside it. Only with generated sites off is it listed as beyond every candidate."""
+    layers = county()
+    far = frame([{"id": "C9", "name": "远山小区", "households": 250}], [box(1900, 1700, 1980, 1780)])
+    layers["compounds"] = pd.concat([layers["compounds"], far], ignore_index=True)
+    result = plan(layers, model="set-cover", generate=True)
+    assert result.uncoverable.empty
+    built = result.proposed_sites.set_index("name")
+    assert "远山小区（小区内）" in built.index
+    assert built.loc["远山小区（小区内）", "households_new"] == 250
+    strict = plan(layers, model="set-cover", generate=False)
+    assert strict.uncoverable["unit_id"].tolist() == ["C9"]
+    assert strict.uncoverable["reason"].tolist() == ["no candidate site within walking reach"]
+
+
+def test_plan_households_count_nested_units_once():
+    """A community-centre plan over compounds inside communities: the register's households."""
+    layers = county(with_candidates=False)
+    layers["villages"] = frame(
+        [{"id": "V1", "name": "新华社区", "kind": "community", "households": 2000}], [box(0, 0, 2000, 2000)]
+    )
+    layers["compounds"] = layers["compounds"].assign(village_id="V1")
+    ws = Workspace(None, layers)
+    net = network_from_lines(layers["roads"], crs=ws.metric_crs)
+    result = plan_layers(ws, PRESET, tier="community_center", model="set-cover", network=net)
+    assert result.summary["households"].iloc[0] == 2000  # not 2000 + 1400 of its compounds
+    assert result.before_after["households"].sum() == 2000
+
+
+def test_units_without_households_weigh_the_median_of_their_layer():
+    layers = county(with_candidates=False)
+    layers["compounds"] = layers["compounds"].assign(households=[500, 300, None, 400])
+    result = plan(layers, model="set-cover")
+    assert any(
+        n.startswith(
+            "1 of 4 units have no households recorded: each weighs the median of its layer (compounds 400)"
+        )
+        for n in result.notes
+    )
+    assert result.summary["households"].iloc[0] == 500 + 300 + 400 + 400
