@@ -307,3 +307,16 @@ def test_units_without_households_weigh_the_median_of_their_layer():
         for n in result.notes
     )
     assert result.summary["households"].iloc[0] == 500 + 300 + 400 + 400
+
+
+def test_a_plan_without_a_network_still_builds_from_the_same_places():
+    """No roads: reach is the straight line × the detour factor from the gates, and every compound
+    can still have a station inside it — nothing is called uncoverable for want of a network."""
+    layers = county(with_candidates=False)
+    del layers["roads"]
+    ws = Workspace(None, layers)
+    result = plan_layers(ws, PRESET, tier="compound_station", model="set-cover", network=None)
+    assert result.uncoverable.empty
+    assert result.summary["rate_after"].iloc[0] == 1.0
+    assert any(n == "no walking network: reach is the straight line × 1.3" for n in result.notes)
+    assert len(result.proposed_sites) >= 1
