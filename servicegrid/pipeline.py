@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -58,6 +58,8 @@ __all__ = [
     "Project",
     "Stored",
     "audit_workspace",
+    "check_detour_factor",
+    "check_output",
     "choose_preset",
     "fix_workspace",
     "load_network",
@@ -253,6 +255,7 @@ def measure_coverage(
     :func:`servicegrid.coverage.analysis.measure_layers`)."""
     from .coverage.analysis import DEFAULT_DETOUR_FACTOR, measure_layers
 
+    check_detour_factor(detour_factor)
     require_valid(project)
     result = measure_layers(
         project.workspace,
@@ -264,6 +267,26 @@ def measure_coverage(
     )
     note = status_breakdown(_status(project), include_planned=include_planned)
     return _with_notes(result, "notes", (f"coverage: {note}",), first=True)
+
+
+def check_detour_factor(value: float | None) -> None:
+    """Refuse a detour factor that is not a finite number above 1 (``None``: the default).
+
+    Raises
+    ------
+    InputError
+        Naming ``--detour-factor`` (``detour_factor``) and the value.
+    """
+    import math
+
+    if value is None:
+        return
+    if not math.isfinite(value) or value <= 1:
+        msg = (
+            f"--detour-factor (detour_factor) {value:g}: must be a number above 1, since a walk is "
+            "never shorter than the straight line (1.3 is typical)"
+        )
+        raise InputError(msg)
 
 
 def plan_sites(
@@ -361,36 +384,184 @@ def write_plan(
     return [out, book]
 
 
+def check_output(
+    out: str | os.PathLike[str],
+    *,
+    kind: Literal["gpkg", "folder"],
+    inputs: Sequence[str | os.PathLike[str] | None] = (),
+) -> Path:
+    """Refuse an output path before any computation: one line naming what is wrong.
+
+    ``kind="gpkg"``: a GeoPackage file (``coverage``, ``plan``; its ``<out>_gaps.csv`` beside
+    it); ``kind="folder"``: a folder of files (``audit``). Refused: a folder where a file is
+    wanted (and the other way round), the workspace or another input as the output (or as one
+    of the files written into the folder), and a place that cannot be written to. Temporary
+    files a killed run left there are removed (:func:`~servicegrid.geo.workspace.clean_stale_temps`).
+
+    Raises
+    ------
+    InputError
+        Naming ``--out`` and what to do.
+    """
+    import tempfile
+
+    from .geo.workspace import clean_stale_temps
+
+    out = Path(out)
+    given = [Path(p).resolve() for p in inputs if p is not None]
+    if kind == "gpkg":
+        if out.is_dir():
+            msg = f"--out {out} is a folder; give a GeoPackage file name, e.g. {out / 'results.gpkg'}"
+            raise InputError(msg)
+        written = [out, out.with_name(f"{out.stem}_gaps.csv")]
+        folder = out.parent
+    else:
+        if out.exists() and not out.is_dir():
+            msg = f"--out {out} is a file; give a folder for the audit files (it is created if new)"
+            raise InputError(msg)
+        written = [
+            out,
+            *(out / name for name in ("results.gpkg", "audit.csv", "audit.geojson", "county_summary.xlsx")),
+        ]
+        folder = out
+    for path in written:
+        if path.resolve() in given:
+            msg = f"--out {out} would overwrite the input {path}; write the results to another file"
+            raise InputError(msg)
+    if kind == "gpkg" and out.is_file():
+        with out.open("rb") as handle:
+            if handle.read(16) != b"SQLite format 3\x00":
+                msg = f"--out {out} exists and is not a GeoPackage; give a new .gpkg file name"
+                raise InputError(msg)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        msg = f"--out {out}: {existing} is not a folder"
+        raise InputError(msg)
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        msg = f"--out {out}: cannot write into {existing} ({exc.strerror or exc}); choose a folder you can write to"
+        raise InputError(msg) from exc
+    if kind == "gpkg":
+        clean_stale_temps(out)
+    return out
+
+
 @dataclass(frozen=True)
 class Stored:
-    """Layers written into a workspace: which were given, which others changed, and the notes."""
+    """Layers written into a workspace: which were given, what happened to each, the notes.
+
+    ``added``: layers the workspace did not have; ``replaced``: layer → (rows before, rows
+    now); ``merged``: layer → (rows kept, rows added, incoming rows that were already there);
+    ``kept``: layers the workspace already had and that were left as they were → (rows in the
+    workspace, rows offered); ``also_changed``: other layers whose blank parent ids the new
+    layers filled.
+    """
 
     path: Path
     given: tuple[str, ...]
     also_changed: tuple[str, ...]
     notes: tuple[str, ...]
+    added: tuple[str, ...] = ()
+    replaced: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    merged: Mapping[str, tuple[int, int, int]] = field(default_factory=dict)
+    kept: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+    def summary(self) -> list[str]:
+        """One line per thing done to the workspace, for the user."""
+        lines = [f"added {name}" for name in self.added]
+        lines += [f"replaced {name}: {old:,} rows → {new:,}" for name, (old, new) in self.replaced.items()]
+        lines += [
+            f"merged into {name}: {kept:,} rows kept, {new:,} added, {dup:,} already there"
+            for name, (kept, new, dup) in self.merged.items()
+        ]
+        lines += [
+            f"kept {name} as it is ({old:,} rows; the file has {offered:,}): --replace {name} replaces it, "
+            f"--merge {name} adds the new ones"
+            for name, (old, offered) in self.kept.items()
+        ]
+        return lines
 
 
 def store_layers(
-    path: str | os.PathLike[str], layers: Mapping[str, gpd.GeoDataFrame], *, description: str
+    path: str | os.PathLike[str],
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    description: str,
+    existing: Literal["replace", "keep"] = "replace",
+    replace: Sequence[str] = (),
+    merge: Sequence[str] = (),
+    source_coords: str | None = None,
 ) -> Stored:
     """Write ``layers`` into the workspace at ``path`` (created if new) with parent ids filled,
-    atomically; layers whose parent ids the new ones let fill in are written too."""
+    atomically; layers whose parent ids the new ones let fill in are written too.
+
+    Parameters
+    ----------
+    existing
+        What to do with a layer the workspace already has: ``"replace"`` it (``servicegrid
+        import``, which names the one layer it writes) or ``"keep"`` it (``import-osm``, which
+        offers several): then only the layers in ``replace`` are replaced and those in ``merge``
+        get the new features that duplicate none of theirs (:func:`servicegrid.geo.merge.merge_features`).
+    source_coords
+        The coordinate system the source declared (``--coords``), recorded in the settings.
+    """
+    from .geo.merge import merge_features
+    from .geo.schema import layer_spec
+
     path = Path(path)
-    existing = read_workspace(path) if path.exists() else Workspace(path, {}, WorkspaceSettings())
-    filled = fill_parent_ids(existing.with_layers(**layers))
-    touched = set(layers) | set(filled.changed)
-    write_layers(
-        path,
-        {name: filled.workspace.layers[name] for name in sorted(touched)},
-        settings=None if path.exists() else existing.settings,
-        description=description,
-    )
+    replace_set = {layer_spec(n).name for n in replace}
+    merge_set = {layer_spec(n).name for n in merge}
+    for name in sorted((replace_set | merge_set) - set(layers)):
+        msg = f"--replace/--merge {name}: the file has no {name} (it has: {', '.join(layers) or 'nothing'})"
+        raise InputError(msg, source=path)
+    if replace_set & merge_set:
+        msg = f"{', '.join(sorted(replace_set & merge_set))}: give --replace or --merge, not both"
+        raise InputError(msg, source=path)
+    current = read_workspace(path) if path.exists() else Workspace(path, {}, WorkspaceSettings())
+    writing: dict[str, gpd.GeoDataFrame] = {}
+    added: list[str] = []
+    replaced: dict[str, tuple[int, int]] = {}
+    merged: dict[str, tuple[int, int, int]] = {}
+    kept: dict[str, tuple[int, int]] = {}
+    for name, frame in layers.items():
+        old = current.layers.get(name)
+        if old is None or len(old) == 0:
+            writing[name] = frame
+            added.append(name)
+        elif name in merge_set:
+            result = merge_features(old, frame)
+            writing[name] = result.frame
+            merged[name] = (len(old), result.added, result.duplicates)
+        elif existing == "replace" or name in replace_set:
+            writing[name] = frame
+            replaced[name] = (len(old), len(frame))
+        else:
+            kept[name] = (len(old), len(frame))
+    filled = fill_parent_ids(current.with_layers(**writing))
+    touched = set(writing) | set(filled.changed)
+    settings = None if path.exists() else current.settings
+    if source_coords is not None and not current.settings_problems:
+        settings = current.settings.model_copy(update={"source_coords": source_coords})
+    if touched or settings is not None:
+        write_layers(
+            path,
+            {name: filled.workspace.layers[name] for name in sorted(touched)},
+            settings=settings,
+            description=description,
+        )
     return Stored(
         path=path,
-        given=tuple(layers),
-        also_changed=tuple(sorted(touched - set(layers))),
+        given=tuple(writing),
+        also_changed=tuple(sorted(touched - set(writing))),
         notes=filled.notes,
+        added=tuple(added),
+        replaced=replaced,
+        merged=merged,
+        kept=kept,
     )
 
 
@@ -404,21 +575,30 @@ class DemoRun:
     coverage: CoverageResult
     plan: PlanResult
     written: tuple[Path, ...]
+    maps: tuple[Path, ...] = ()
 
 
 def run_demo(
-    out: str | os.PathLike[str], *, seed: int = 0, lang: Lang = "zh", progress: Progress | None = None
+    out: str | os.PathLike[str],
+    *,
+    seed: int = 0,
+    lang: Lang = "zh",
+    progress: Progress | None = None,
+    maps: Callable[[DemoRun], Sequence[Path]] | None = None,
 ) -> DemoRun:
     """Generate the synthetic demo county into ``out`` and run every stage on it, offline.
 
     Writes the workspace and its OpenStreetMap file, the audit (``audit/``), walking coverage
     (``coverage.gpkg`` and its gaps CSV) and a plan for compound stations (``plan.gpkg``).
+    ``maps`` draws the maps of the run and returns the files it wrote — ``servicegrid demo``
+    passes :func:`servicegrid.maps.write_demo_maps` (the maps sit above the pipeline, which
+    cannot import them).
     """
     from .demo import write_demo_county
     from .standards.export import write_audit
 
     out = Path(out)
-    step = Steps(progress, 6)
+    step = Steps(progress, 7 if maps else 6)
     step("generating the demo county")
     files = write_demo_county(out, seed=seed)
     step("validating")
@@ -434,5 +614,10 @@ def run_demo(
     step("planning compound stations")
     plan = plan_sites(project, tier="compound_station", network=network)
     written += write_plan(plan, out / "plan.gpkg", preset=project.preset, lang=lang)
+    run = DemoRun(files, project, audit, coverage, plan, (files.workspace, files.network, *written))
+    if maps is not None:
+        step("drawing the maps")
+        drawn = tuple(maps(run))
+        run = replace(run, written=(*run.written, *drawn), maps=drawn)
     step.finish()
-    return DemoRun(files, project, audit, coverage, plan, (files.workspace, files.network, *written))
+    return run

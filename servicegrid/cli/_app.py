@@ -86,7 +86,8 @@ def version() -> None:
 def say(lines: Iterable[str], *, style: str = "dim", to: Console | None = None) -> None:
     """Print each line literally (file names and values may contain [brackets])."""
     for line in lines:
-        (to or console).print(line, style=style, markup=False, highlight=False)
+        shown = "yellow" if line.startswith("warning:") else style
+        (to or console).print(line, style=shown, markup=False, highlight=False)
 
 
 def findings_table(findings: pd.DataFrame, *, limit: int = 200, title: str | None = None) -> Table:

@@ -39,9 +39,10 @@ def audit(
     Score and stars, missing items, area shortfall, windows, zones, rooms and hours; the 1+1+2+N
     position check and the grid checks; one workbook per township and a county summary.
     """
-    from ..pipeline import audit_workspace, open_workspace
+    from ..pipeline import audit_workspace, check_output, open_workspace
     from ..standards.export import write_audit
 
+    check_output(out, kind="folder", inputs=[workspace, *_files(preset)])
     project = open_workspace(workspace, preset=preset)
     opened(project)
     with console.status("auditing facilities"):
@@ -99,8 +100,10 @@ def coverage(
     For every compound, settlement, village and grid: the facility of each tier that should serve
     it, its distance on foot along the network, and whether it is within the tier's radius.
     """
-    from ..pipeline import measure_coverage, open_workspace, write_coverage
+    from ..pipeline import check_detour_factor, check_output, measure_coverage, open_workspace, write_coverage
 
+    check_detour_factor(detour_factor)
+    check_output(out, kind="gpkg", inputs=[workspace, network, *_files(preset)])
     project = open_workspace(workspace, preset=preset)
     opened(project)
     net = _network(project, network)
@@ -112,6 +115,11 @@ def coverage(
     files = write_coverage(result, out, preset=project.preset, lang=lang)
     console.print(coverage_table(result, project.preset, lang))
     console.print(f"wrote {', '.join(str(f) for f in files)}", markup=False)
+
+
+def _files(preset: str | None) -> list[Path]:
+    """The preset as a file, when it names one (an input ``--out`` must not overwrite)."""
+    return [Path(preset)] if preset is not None and Path(preset).is_file() else []
 
 
 def _network(project: Project, source: Path | None) -> StreetNetwork | None:
@@ -213,8 +221,9 @@ def plan(
     before and after per township, and the gap to the optimum. Candidates with a `capacity`
     serve at most that many households (set-cover, max-cover, upgrade-or-build).
     """
-    from ..pipeline import open_workspace, plan_sites, write_plan
+    from ..pipeline import check_output, open_workspace, plan_sites, write_plan
 
+    check_output(out, kind="gpkg", inputs=[workspace, network, *_files(preset)])
     project = open_workspace(workspace, preset=preset)
     opened(project)
     net = _network(project, network)

@@ -45,7 +45,7 @@ def import_layer(
     lat: Annotated[str | None, typer.Option(help="Register column holding latitude (纬度).")] = None,
     wkt: Annotated[str | None, typer.Option(help="Register column holding WKT geometry.")] = None,
 ) -> None:
-    """Import a file into a workspace layer (导入), replacing that layer.
+    """Import a file into a workspace layer (导入), replacing that layer if the workspace has it.
 
     Chinese headers (名称, 户数, 人口, 面积, 层级, 经度, 纬度 …) are recognised, GBK shapefiles without
     a .cpg are detected, GCJ-02 and BD-09 coordinates are converted to WGS-84, and missing parent
@@ -66,8 +66,14 @@ def import_layer(
         wkt=wkt,
     )
     say(result.notes)
-    stored = store_layers(into, {result.layer: result.frame}, description=f"imported from {result.source}")
+    stored = store_layers(
+        into,
+        {result.layer: result.frame},
+        description=f"imported from {result.source}",
+        source_coords=coords,
+    )
     say(stored.notes)
+    say([line for line in stored.summary() if line.startswith("replaced")], style="yellow")
     also = f" (also updated: {', '.join(stored.also_changed)})" if stored.also_changed else ""
     console.print(
         f"[bold green]{len(result.frame):,}[/] {result.layer} from {escape(result.source)} → "
@@ -87,13 +93,26 @@ def import_osm(
             help="Against the file's <bounds>: keep features that touch it whole, cut them, or keep all."
         ),
     ] = "intersects",
+    replace: Annotated[
+        list[str] | None,
+        typer.Option("--replace", help="Replace this layer of the workspace with the file's (repeatable)."),
+    ] = None,
+    merge: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--merge",
+            help="Add the file's features to this layer, keeping its rows and skipping features "
+            "already there (same osm id, or same name within 50 m) (repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Import residential compounds (小区), service facilities and admin boundaries from OpenStreetMap.
 
     Compounds are landuse=residential areas with their names; facilities are townhalls, community
     centres, social facilities and government offices, with a suggested tier; boundaries that
     assemble become townships and villages. Broken relations (common in website exports) are
-    reported and skipped.
+    reported and skipped. Into an existing workspace only the layers it lacks are added; a layer
+    it has is replaced only with --replace LAYER, or merged with --merge LAYER.
     """
     from ..geo.osm import osm_layers
     from ..pipeline import store_layers
@@ -104,11 +123,20 @@ def import_osm(
         console.print("[yellow]nothing to import: no compounds, facilities or boundaries in the file[/]")
         return
     stored = store_layers(
-        into, layers, description=f"imported from {source.name} (© OpenStreetMap contributors, ODbL)"
+        into,
+        layers,
+        description=f"imported from {source.name} (© OpenStreetMap contributors, ODbL)",
+        existing="keep",
+        replace=replace or (),
+        merge=merge or (),
     )
     say(stored.notes)
-    counts = ", ".join(f"{len(frame):,} {name}" for name, frame in layers.items())
-    console.print(f"[bold green]{escape(counts)}[/] from {escape(source.name)} → {escape(str(into))}")
+    say(stored.summary())
+    written = ", ".join(f"{len(layers[name]):,} {name}" for name in stored.given) or "nothing"
+    also = f" (also updated: {', '.join(stored.also_changed)})" if stored.also_changed else ""
+    console.print(
+        f"[bold green]{escape(written)}[/] from {escape(source.name)} → {escape(str(into))}{escape(also)}"
+    )
 
 
 @app.command()

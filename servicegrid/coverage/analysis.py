@@ -45,8 +45,11 @@ __all__ = [
     "DEFAULT_DETOUR_FACTOR",
     "CoverageResult",
     "TierCoverage",
+    "UnitNearest",
     "coverage_tiers",
+    "inside_units",
     "measure_layers",
+    "walk_to_units",
 ]
 
 logger = logging.getLogger(__name__)
@@ -225,11 +228,11 @@ def measure_layers(
                     f"{spec.tier}: no facility of this tier or a stand-in serves today; every unit is a gap"
                 )
             n = int(served.sum())
-            nearest = _Nearest(np.full(n, -1), np.full(n, np.inf), np.full(n, _NO_FACILITY, dtype=object))
+            nearest = UnitNearest(np.full(n, -1), np.full(n, np.inf), np.full(n, _NO_FACILITY, dtype=object))
         elif network is None:
             nearest = _euclidean(units, served, gates, facilities[provider], detour_factor=detour_factor)
         else:
-            nearest, node_source, node_distance = _on_network(
+            nearest, node_source, node_distance = walk_to_units(
                 network, fac_snap.take(provider), ap_snap, access.owner, served
             )
             areas.append(
@@ -237,7 +240,7 @@ def measure_layers(
                     network, spec, facilities[provider], fac_snap.take(provider), node_source, node_distance
                 )
             )
-        nearest = _inside_units(nearest, units[served], facilities[provider])
+        nearest = inside_units(nearest, units[served], facilities.geometry.to_numpy()[provider])
         counted = np.column_stack(
             [counted_households(units, served, column)[served] for column in ("households", "population")]
         )
@@ -294,7 +297,7 @@ def _check_overlap(network: StreetNetwork, units: gpd.GeoDataFrame, *, margin_m:
 
 
 @dataclass(frozen=True)
-class _Nearest:
+class UnitNearest:
     """Per served unit: nearest facility position (-1 none), walking metres and a reason."""
 
     facility: np.ndarray
@@ -302,14 +305,18 @@ class _Nearest:
     reason: np.ndarray
 
 
-def _on_network(
+def walk_to_units(
     network: StreetNetwork,
     sources: SnapResult,
     ap_snap: SnapResult,
     ap_owner: np.ndarray,
     served: np.ndarray,
-) -> tuple[_Nearest, np.ndarray, np.ndarray]:
-    """One multi-source pass; each served unit takes its best access point."""
+) -> tuple[UnitNearest, np.ndarray, np.ndarray]:
+    """One multi-source pass from ``sources``; each served unit takes its best access point.
+
+    Returns the units' nearest facility (position among ``sources``) and walk, and per network
+    node its nearest source and distance (for service areas).
+    """
     keep = served[ap_owner]
     targets = ap_snap.take(keep)
     owner = ap_owner[keep]
@@ -326,7 +333,7 @@ def _on_network(
     facility[owner[first]] = result.source[first]
     walk[owner[first]] = result.distance[first]
     reason[owner[first]] = result.reason[first]
-    return _Nearest(facility, walk, reason), result.node_source, result.node_distance
+    return UnitNearest(facility, walk, reason), result.node_source, result.node_distance
 
 
 def _euclidean(
@@ -336,7 +343,7 @@ def _euclidean(
     facilities: gpd.GeoDataFrame,
     *,
     detour_factor: float,
-) -> _Nearest:
+) -> UnitNearest:
     """Straight lines × ``detour_factor`` from the same places walking starts from: a compound's
     gates, else the unit itself (its boundary, 0 inside it), else its point."""
     start, owner = straight_line_starts(units, gates)
@@ -356,17 +363,20 @@ def _euclidean(
     walk = np.full(n, np.inf)
     facility[owner[first]] = fac[first]
     walk[owner[first]] = dist[first]
-    return _Nearest(facility, walk, np.full(n, None, dtype=object))
+    return UnitNearest(facility, walk, np.full(n, None, dtype=object))
 
 
-def _inside_units(nearest: _Nearest, units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> _Nearest:
-    """A facility inside a unit's polygon (compound, settlement, village, grid) serves it at 0 m."""
-    fac_idx, where = inside_pairs(units, facilities.geometry.to_numpy())
+def inside_units(nearest: UnitNearest, units: gpd.GeoDataFrame, facility_points: np.ndarray) -> UnitNearest:
+    """A facility inside a unit's polygon (compound, settlement, village, grid) serves it at 0 m.
+
+    ``facility_points`` are the facilities' shapely points, positions as in ``nearest.facility``.
+    """
+    fac_idx, where = inside_pairs(units, facility_points)
     if len(fac_idx) == 0:
         return nearest
     facility, walk, reason = nearest.facility.copy(), nearest.walk_m.copy(), nearest.reason.copy()
     facility[where], walk[where], reason[where] = fac_idx, 0.0, None
-    return _Nearest(facility, walk, reason)
+    return UnitNearest(facility, walk, reason)
 
 
 def _named(facilities: gpd.GeoDataFrame, limit: int = 5) -> str:
@@ -391,7 +401,7 @@ def _point_compound_note(units: gpd.GeoDataFrame) -> list[str]:
 
 def _unit_rows(
     units: gpd.GeoDataFrame,
-    nearest: _Nearest,
+    nearest: UnitNearest,
     facilities: gpd.GeoDataFrame,
     spec: TierCoverage,
     method: Method,

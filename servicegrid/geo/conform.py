@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -28,6 +28,7 @@ from .vocabularies import VOCABULARIES, Vocabulary
 
 __all__ = [
     "Conformed",
+    "alias_conflicts",
     "conform",
     "conform_layer",
     "normalise_header",
@@ -66,6 +67,7 @@ _NUMBER = re.compile(
     r"(?P<about>左右)?$",
     re.IGNORECASE,
 )
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # what Excel (and openpyxl) refuse
 _BRACKETED = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
 _HEADER_DROP = re.compile(r"[\s_\-()（）\[\]【】]")
 
@@ -87,22 +89,45 @@ def normalise_header(text: object) -> str:
 def rename_aliases(frame: pd.DataFrame, spec: LayerSpec) -> pd.DataFrame:
     """``frame`` with alias headers renamed to canonical names; unknown columns kept as they are.
 
-    A canonical name already present wins over an alias, and the first alias wins over later ones.
+    When several headers mean one column (``户数`` and ``总户数``), the canonical name wins, then
+    the alias listed first in the data model; the others are kept under their own headers (and
+    :func:`conform_layer` reports them, see :func:`alias_conflicts`).
     """
-    wanted: dict[str, str] = {}
-    for col in spec.columns:
-        for alias in (col.name, *col.aliases):
-            wanted.setdefault(normalise_header(alias), col.name)
-    renames: dict[str, str] = {}
-    taken = {c for c in frame.columns if c in spec.column_names}
-    for column in frame.columns:
-        if column == "geometry" or column in taken:
-            continue
-        target = wanted.get(normalise_header(column))
-        if target and target not in taken:
-            renames[column] = target
-            taken.add(target)
+    renames = {}
+    for target, headers in _alias_groups(frame.columns, spec).items():
+        if headers[0] != target:
+            renames[headers[0]] = target
     return frame.rename(columns=renames)
+
+
+def alias_conflicts(columns: Iterable[object], spec: LayerSpec) -> dict[str, list[str]]:
+    """Canonical columns that more than one header of ``columns`` means, with those headers
+    (the one used first).
+
+    Examples
+    --------
+    >>> from servicegrid.geo.schema import layer_spec
+    >>> alias_conflicts(["名称", "户数", "总户数(户)"], layer_spec("compounds"))
+    {'households': ['户数', '总户数(户)']}
+    """
+    return {k: v for k, v in _alias_groups(columns, spec).items() if len(v) > 1}
+
+
+def _alias_groups(columns: Iterable[object], spec: LayerSpec) -> dict[str, list[str]]:
+    """Headers of ``columns`` by the canonical column they mean, in order of precedence."""
+    rank: dict[str, tuple[str, int]] = {}
+    for col in spec.columns:
+        for i, alias in enumerate((col.name, *col.aliases)):
+            rank.setdefault(normalise_header(alias), (col.name, i))
+    groups: dict[str, list[tuple[int, int, str]]] = {}
+    for order, column in enumerate(columns):
+        if column == "geometry":
+            continue
+        exact = column in spec.column_names
+        target, i = (column, -1) if exact else rank.get(normalise_header(column), (None, 0))
+        if target is not None:
+            groups.setdefault(str(target), []).append((i, order, str(column)))
+    return {target: [c for _i, _o, c in sorted(found)] for target, found in groups.items()}
 
 
 @dataclass(frozen=True)
@@ -268,15 +293,21 @@ def conform_layer(
     known = {**VOCABULARIES, **(vocabularies or {})}
     renamed = rename_aliases(frame, spec)
     ids = _as_text(renamed["id"]) if "id" in renamed.columns else pd.Series(pd.NA, index=frame.index)
+    renamed, stripped = _strip_control(renamed, spec, ids)
     columns: dict[str, pd.Series] = {}
-    found = [no_findings()]
+    found = [no_findings(), stripped, _conflict_findings(frame.columns, spec)]
     for col in spec.columns:
         if col.name not in renamed.columns:
             continue
         values = renamed[col.name]
         parsed = _parse(values, col, known)
         if parsed is None:
-            columns[col.name] = split_list(values) if col.kind == "list" else _as_text(values)
+            if col.kind == "list":
+                columns[col.name] = split_list(values)
+            elif col.name in ("id", "code") or col.references is not None:
+                columns[col.name] = _text(_as_text(values)).replace("", pd.NA)  # ids: full-width digits too
+            else:
+                columns[col.name] = _as_text(values)
             continue
         columns[col.name] = parsed.values
         found.append(_column_findings(parsed, values, spec, col, ids))
@@ -287,6 +318,64 @@ def conform_layer(
     ordered = [c for c in spec.column_names if c in out.columns]
     rest = [c for c in out.columns if c not in ordered and c != out.geometry.name]
     return Conformed(out[[*ordered, *rest, out.geometry.name]], concat_findings(found))
+
+
+def _conflict_findings(columns: Iterable[object], spec: LayerSpec) -> pd.DataFrame:
+    """Two headers meaning one column: an error for values (which one holds the households?), a
+    warning for ids and parent ids (a register's 序号 beside its 编号, a parent's name beside its
+    code), where the first in the data model's order is used."""
+    out = [no_findings()]
+    for target, headers in alias_conflicts(columns, spec).items():
+        col = spec.column(target)
+        named = " and ".join(f"'{h}'" for h in headers)
+        named += " both" if len(headers) == 2 else " all"
+        if col.name == "id" or col.references is not None:
+            severity, message = "warning", f"columns {named} mean {target}; '{headers[0]}' is used"
+        else:
+            severity = "error"
+            message = f"columns {named} mean {target}; keep one of them (delete or rename the others)"
+        out.append(findings(severity, spec.name, "duplicate_column", message, field=target))
+    return concat_findings(out)
+
+
+def _strip_control(
+    frame: gpd.GeoDataFrame, spec: LayerSpec, ids: pd.Series
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Text cells with control characters (which Excel and openpyxl refuse) stripped, a warning each."""
+    columns: dict[str, pd.Series] = {}
+    found = [no_findings()]
+    for name in frame.columns:
+        values = frame[name]
+        if name == frame.geometry.name or not (
+            pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+        ):
+            continue
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "mixed", "mixed-integer"):
+            continue
+        has = values.str.contains(_CONTROL, regex=True, na=False).to_numpy(dtype=bool)
+        if not has.any():
+            continue
+        columns[name] = values.where(~has, values.str.replace(_CONTROL, "", regex=True))
+        codes = (
+            values[has]
+            .str.findall(_CONTROL)
+            .map(lambda cs: ", ".join(f"U+{ord(c):04X}" for c in sorted(set(cs))))
+        )
+        found.append(
+            findings(
+                "warning",
+                spec.name,
+                "control_characters",
+                [
+                    f"control character(s) {c} removed; Excel and GIS programs cannot store them"
+                    for c in codes
+                ],
+                ids=ids.to_numpy(dtype=object)[has],
+                rows=np.flatnonzero(has) + 1,
+                field=str(name),
+            )
+        )
+    return (frame.assign(**columns) if columns else frame), concat_findings(found)
 
 
 def _parse(values: pd.Series, col: ColumnSpec, known: Mapping[str, Vocabulary]) -> _Parsed | None:
@@ -350,8 +439,12 @@ def conform(
     source: str | None = None,
     id_prefix: str | None = None,
     vocabularies: Mapping[str, Vocabulary] | None = None,
+    notes: list[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """:func:`conform_layer` for importers: the conformed frame, or one error naming every bad column.
+
+    Warnings (approximate values, control characters stripped) are added to ``notes``, one per
+    field and kind, with the rows.
 
     Raises
     ------
@@ -361,6 +454,8 @@ def conform(
     """
     out = conform_layer(frame, layer, id_prefix=id_prefix, vocabularies=vocabularies)
     errors = out.findings[out.findings["severity"] == "error"]
+    if notes is not None:
+        notes.extend(_warning_notes(out.findings[out.findings["severity"] == "warning"]))
     if len(errors) == 0:
         return out.frame
     spec = layer_spec(layer)
@@ -368,9 +463,10 @@ def conform(
     by_field = errors.groupby("field", sort=False)
     first = errors.iloc[0]
     count = int((errors["field"] == first["field"]).sum())
-    message = f"{first['message']} ({count} such value(s) in this column)"
+    column_level = pd.isna(first["row"])
+    message = str(first["message"]) + ("" if column_level else f" ({count} such value(s) in this column)")
     others = [
-        f"field '{header.get(f, f)}' row {int(group['row'].iloc[0])}: {group['message'].iloc[0]}"
+        f"field '{header.get(f, f)}'{_at_row(group['row'].iloc[0])}: {group['message'].iloc[0]}"
         + (f" ({len(group)} such value(s))" if len(group) > 1 else "")
         for f, group in by_field
         if f != first["field"]
@@ -381,7 +477,21 @@ def conform(
         message,
         source=source,
         layer=spec.name,
-        row=int(first["row"]),
-        field=str(first["field"]),
-        header=header.get(first["field"], first["field"]),
+        row=None if column_level else int(first["row"]),
+        field=None if column_level else str(first["field"]),
+        header=None if column_level else header.get(first["field"], first["field"]),
     )
+
+
+def _at_row(row: object) -> str:
+    return "" if pd.isna(row) else f" row {int(row)}"
+
+
+def _warning_notes(found: pd.DataFrame) -> list[str]:
+    """One sentence per (field, check) of warning findings: the first message and the rows."""
+    out = []
+    for (field, _check), group in found.groupby(["field", "check"], sort=False, dropna=False):
+        rows = group["row"].dropna().astype(int).tolist()
+        shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
+        out.append(f"field '{field}': {group['message'].iloc[0]} ({len(group)} value(s); rows {shown})")
+    return out

@@ -258,6 +258,14 @@ def detect_dbf_encoding(shp: str | PathLike[str], *, encoding: str | None = None
     why_detect = "no .cpg" if cpg is None else "empty .cpg" if not cpg_text else ""
     if cpg_text:
         codec = normalize_codec(cpg_text)
+        chinese = _chinese_under(data, codec) if codec is not None else None
+        if chinese is not None:
+            return EncodingGuess(
+                chinese,
+                f"warning: the .cpg says {cpg_text!r} ({codec_label(codec)}), but the .dbf text is Chinese "
+                f"in {codec_label(chinese)} (read as {codec_label(codec)} it would be mojibake); read as "
+                f"{codec_label(chinese)}: correct the .cpg or delete it",
+            )
         if codec is not None and _decodes(data, codec, cells=True):
             reason = f"encoding {codec_label(codec)} from the .cpg file" if not data.isascii() else ""
             return EncodingGuess(codec, reason)
@@ -280,6 +288,35 @@ def detect_dbf_encoding(shp: str | PathLike[str], *, encoding: str | None = None
     return EncodingGuess(
         guess.encoding, f"encoding {label} detected from the .dbf bytes ({why_detect}): {detail}{evidence}"
     )
+
+
+_MULTIBYTE = ("utf-8", "utf-8-sig", "gbk", "gb18030", "big5", "big5hkscs", "cp950", "hz", "gb2312")
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+
+
+def _chinese_under(data: bytes, codec: str) -> str | None:
+    """The Chinese encoding of ``data`` when a single-byte ``codec`` (a .cpg's 1252, Latin-1 …)
+    would read it as mojibake, else None.
+
+    Read in a Western code page, GBK or UTF-8 Chinese becomes runs of accented letters: nearly
+    every non-ASCII character stands next to another. Western text has its accented letters
+    alone between ASCII ones. The bytes must also decode cleanly as UTF-8, GBK or GB18030, into
+    text whose non-ASCII characters are (nearly) all Chinese.
+    """
+    if codec in _MULTIBYTE or data.isascii():
+        return None
+    high = np.frombuffer(data, dtype=np.uint8) >= 0x80
+    paired = high & (np.r_[False, high[:-1]] | np.r_[high[1:], False])
+    if paired.sum() < 0.9 * high.sum():
+        return None
+    for candidate in ("utf-8", "gbk", "gb18030"):
+        if _decodes(data, candidate, cells=True):
+            text = data.decode(candidate, errors="replace")
+            wide = sum(1 for ch in text if ord(ch) >= 0x80)
+            if wide and len(_CJK.findall(text)) >= 0.9 * wide:
+                return candidate
+            return None
+    return None
 
 
 def _ldid_evidence(ldid: int, page: str | None, codec: str) -> str:

@@ -33,6 +33,7 @@ import shapely
 from ..errors import InputError
 from .conform import conform
 from .crs import STORAGE_CRS
+from .osm_places import community_point_row, match_community_points
 
 __all__ = [
     "ADMIN_LAYERS",
@@ -129,10 +130,14 @@ class OsmFeatures:
     townships, villages : geopandas.GeoDataFrame
         Admin boundaries (``admin_level`` 8, and 9–10) that assemble: ``id``, ``name``, ``kind``,
         ``code``, ``admin_level``, ``osm_id``.
+    communities : geopandas.GeoDataFrame
+        Community points (``place=quarter``/``neighbourhood`` nodes named …社区): ``name``,
+        ``place``, ``osm_id``, ``village_id`` (the village polygon each lies in, if any); see
+        :mod:`servicegrid.geo.osm_places`.
     bounds : tuple of float or None
         The file's ``<bounds>`` (min lon, min lat, max lon, max lat), if it has one.
     problems : list of str
-        Relations that could not be assembled and were skipped, each with why.
+        Relations and ways that could not be assembled and were skipped, each with its name and why.
     notes : list of str
         What was done: clipping, repaired geometries, features not imported.
     """
@@ -142,6 +147,7 @@ class OsmFeatures:
     townships: gpd.GeoDataFrame
     villages: gpd.GeoDataFrame
     bounds: tuple[float, float, float, float] | None
+    communities: gpd.GeoDataFrame | None = None
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -215,6 +221,8 @@ class _Collected:
     relations: dict[int, tuple[str, list[int]]] = field(default_factory=dict)
     assembled: set[int] = field(default_factory=set)
     invalid_ways: list[str] = field(default_factory=list)
+    unassembled_ways: list[str] = field(default_factory=list)
+    community_points: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _osm_ref(kind: str, ident: int) -> tuple[str, str]:
@@ -270,8 +278,19 @@ def _collect(path: Path) -> _Collected:
                 out.facilities.append(_facility_row(ident, osm_id, tags))
                 out.facility_wkb.append(wkb)
                 out.facility_is_area.append(True)
+        elif obj.is_way():
+            problem = _way_problem(obj)
+            if problem:
+                out.unassembled_ways.append(problem)
         elif obj.is_node():
             tags = obj.tags
+            place = (
+                community_point_row(tags, obj.id, obj.location.lon, obj.location.lat)
+                if obj.location.valid()
+                else None
+            )
+            if place is not None:
+                out.community_points.append(place)
             if _is_facility(tags) and obj.location.valid():
                 ident, osm_id = _osm_ref("node", obj.id)
                 out.facilities.append(_facility_row(ident, osm_id, tags))
@@ -285,6 +304,21 @@ def _collect(path: Path) -> _Collected:
                 members = [m.ref for m in obj.members if m.type == "w"]
                 out.relations[obj.id] = (_name(tags) or "(no name)", members)
     return out
+
+
+def _way_problem(way: Any) -> str | None:
+    """Why a way a layer would use yields no feature: nodes missing from the file (as in every
+    website export cut at a box) or an outline that does not close; None when it is fine."""
+    tags = way.tags
+    if not (_is_compound(tags) or _is_admin(tags) or _is_facility(tags)):
+        return None
+    name = _name(tags) or "(no name)"
+    missing = sum(1 for node in way.nodes if not node.location.valid())
+    if missing:
+        return f"way {way.id} {name}: {missing} of {len(way.nodes)} nodes missing from the file; skipped"
+    if not way.is_closed() and (_is_compound(tags) or (_is_facility(tags) and "building" in tags)):
+        return f"way {way.id} {name}: its outline does not close; skipped"
+    return None
 
 
 def _facility_row(ident: str, osm_id: str, tags: Any) -> dict[str, Any]:
@@ -434,6 +468,7 @@ def read_osm_features(path: str | os.PathLike[str], *, clip: ClipMode = "interse
         broken = {rid: rel for rid, rel in collected.relations.items() if rid not in collected.assembled}
         problems = _explain_broken(path, broken)
         problems += [f"{way}: its outline is not a valid ring; skipped" for way in collected.invalid_ways]
+        problems += collected.unassembled_ways
     except RuntimeError as exc:
         msg = f"cannot read as OpenStreetMap data ({exc}); the file may be truncated or not OSM"
         raise InputError(msg, source=path) from exc
@@ -482,6 +517,9 @@ def read_osm_features(path: str | os.PathLike[str], *, clip: ClipMode = "interse
     )
     for frame in (townships, villages):
         frame["kind"] = frame["kind"].astype("string")
+    communities, villages = match_community_points(
+        collected.community_points, villages.reset_index(drop=True), notes
+    )
     for problem in problems:
         logger.info("%s: %s", path.name, problem)  # returned to the caller too
     return OsmFeatures(
@@ -489,6 +527,7 @@ def read_osm_features(path: str | os.PathLike[str], *, clip: ClipMode = "interse
         facilities=facilities.reset_index(drop=True),
         townships=townships.reset_index(drop=True),
         villages=villages.reset_index(drop=True),
+        communities=communities,
         bounds=box,
         problems=problems,
         notes=notes,
@@ -526,4 +565,11 @@ def osm_layers(
         f"{f' ({unsure} without a clear tier: set it before auditing)' if unsure else ''}, "
         f"{len(features.townships)} township(s), {len(features.villages)} village(s)"
     )
+    if features.problems:
+        summary += (
+            f"; {len(features.problems)} feature(s) could not be assembled and were skipped (listed below)"
+        )
+    points = features.communities
+    if points is not None and len(points):
+        summary += f"; {len(points)} community point(s), {int(points['village_id'].notna().sum())} in a village polygon"
     return layers, [summary, *features.problems, *features.notes]

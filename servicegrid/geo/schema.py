@@ -225,7 +225,7 @@ LAYERS: dict[str, LayerSpec] = {
         ),
         LayerSpec(
             "compounds",
-            "polygon",
+            "polygon_or_point",
             "Residential compounds (小区), the demand unit in towns.",
             (_id(), _name("小区名称", "小区"), _VILLAGE_ID, _HOUSEHOLDS, _POPULATION),
             parent="villages",

@@ -132,6 +132,7 @@ def validate_layers(
         found.append(_check_references(layers))  # ids only: every feature counts
         found.append(_check_nesting(metric))
         found.extend(_check_overlaps(name, metric[name]) for name in POLYGON_LAYERS if name in metric)
+        found.append(_check_point_compounds(metric.get("compounds")))
         found.append(_check_uncovered(metric, parent="villages", child="grids"))
         found.append(_check_uncovered(metric, parent="townships", child="villages"))
         found.append(_check_outside_area(metric))
@@ -565,6 +566,36 @@ def _check_overlaps(name: str, frame: gpd.GeoDataFrame) -> pd.DataFrame:
     )
 
 
+def _check_point_compounds(compounds: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """Point compounds (a register's one coordinate) lying inside a compound drawn as a polygon."""
+    if compounds is None or len(compounds) == 0:
+        return _no_findings()
+    geom = compounds.geometry.array
+    kind = shapely.get_type_id(geom)
+    points, polygons = np.flatnonzero(kind == 0), np.flatnonzero(np.isin(kind, (3, 6)))
+    if len(points) == 0 or len(polygons) == 0:
+        return _no_findings()
+    inside, host = shapely.STRtree(geom[polygons]).query(geom[points], predicate="within")
+    first = np.unique(inside, return_index=True)[1]
+    inside, host = points[inside[first]], polygons[host[first]]
+    if len(inside) == 0:
+        return _no_findings()
+    ids = _ids(compounds).fillna("").to_numpy()
+    names = compounds["name"].astype("string").fillna("").to_numpy() if "name" in compounds else ids
+    return _findings(
+        "warning",
+        "compounds",
+        "point_inside_compound",
+        [
+            f"this point compound lies inside compound '{ids[h]}' ({names[h]}); if it is the same compound "
+            "or a part of it, its households are counted twice: delete one row or draw it as its own polygon"
+            for h in host
+        ],
+        ids=_ids(compounds)[inside],
+        rows=inside + 1,
+    )
+
+
 def _check_uncovered(metric: dict[str, gpd.GeoDataFrame], *, parent: str, child: str) -> pd.DataFrame:
     """Parts of a parent polygon (that has children) covered by none of its children."""
     parents, children = metric.get(parent), metric.get(child)
@@ -711,7 +742,7 @@ def _check_codes(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
         townships["code"].astype("string").to_numpy(), index=townships["id"].astype("string")
     )
     town_code = town_code[~town_code.index.duplicated()]
-    expected = villages["township_id"].astype("string").map(town_code).str.slice(0, 9)
+    expected = villages["township_id"].astype("string").map(town_code).astype("string").str.slice(0, 9)
     code = villages["code"].astype("string")
     bad = (code.notna() & expected.notna() & (code.str.slice(0, 9) != expected)).to_numpy()
     if not bad.any():

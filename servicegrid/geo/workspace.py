@@ -4,6 +4,12 @@ A workspace is read whole into a :class:`Workspace` (layers as GeoDataFrames in 
 written back with :func:`write_layers`, which always writes to a temporary copy beside the
 file and renames it over the original, so an interrupted write leaves the previous workspace
 intact.
+
+A GeoPackage is an SQLite database, which another program (QGIS) may hold open, in WAL mode
+with committed edits still in its ``-wal`` file. Copying the main file without them and renaming
+the copy over it would lose those edits and leave QGIS writing a WAL that belongs to another
+file, so :func:`check_not_open` refuses a workspace another process has open ("is open in
+another program") and folds a WAL left behind by a program that has gone into the file first.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -31,15 +37,21 @@ from .crs import STORAGE_CRS, metric_crs, metric_crs_for_lonlat, to_storage
 from .schema import LAYERS
 
 __all__ = [
+    "OPEN_ELSEWHERE",
     "SETTINGS_TABLE",
     "Workspace",
     "WorkspaceSettings",
     "atomic_path",
+    "check_not_open",
+    "clean_stale_temps",
     "read_workspace",
     "write_layers",
 ]
 
 SETTINGS_TABLE = "servicegrid_settings"
+OPEN_ELSEWHERE = (
+    "is open in another program (close it in QGIS first, or save your edits and close the project)"
+)
 
 
 class WorkspaceSettings(BaseModel):
@@ -147,6 +159,8 @@ def read_workspace(path: str | os.PathLike[str]) -> Workspace:
     try:
         listed = pyogrio.list_layers(path)
     except pyogrio.errors.DataSourceError as exc:
+        if "locked" in str(exc).lower() or _open_elsewhere(path):
+            raise InputError(OPEN_ELSEWHERE, source=path) from exc
         msg = f"not a readable GeoPackage ({exc})"
         raise InputError(msg, source=path) from exc
     names = {str(row[0]) for row in listed}
@@ -189,11 +203,79 @@ def _read_settings(path: Path) -> tuple[WorkspaceSettings, list[tuple[str, str]]
         return WorkspaceSettings(**kept), problems
 
 
+STALE_AFTER_S = 600.0
+"""A temporary file of unknown writer older than this (seconds) is left over from a killed run."""
+_SIDECARS = r"(?:-wal|-shm|-journal)?"
+
+
+def clean_stale_temps(target: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary files a killed run left beside ``target``; returns those removed.
+
+    :class:`atomic_path` names its files ``.<stem>.<pid>.<random><suffix>`` (the audit export
+    its staging folders likewise): one whose writer
+    process is gone is stale, one whose process runs is never touched. Files named without the
+    pid (by older versions) count as stale after :data:`STALE_AFTER_S`.
+    """
+    import re
+    import time
+
+    target = Path(target)
+    folder = target.parent
+    if not folder.is_dir():
+        return []
+    stem, suffix = re.escape(target.stem), re.escape(target.suffix)
+    with_pid = re.compile(rf"^\.{stem}\.(\d+)\.[A-Za-z0-9_]+{suffix}{_SIDECARS}$")
+    folder_pid = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)\.[A-Za-z0-9_]+$")
+    legacy = re.compile(rf"^\.{stem}\.[A-Za-z0-9_]{{8}}{suffix}{_SIDECARS}$")
+    removed = []
+    now = time.time()
+    for entry in folder.iterdir():
+        match = with_pid.match(entry.name) or folder_pid.match(entry.name)
+        if match:
+            stale = not _alive(int(match.group(1)))
+        elif legacy.match(entry.name):
+            stale = now - entry.stat().st_mtime > STALE_AFTER_S
+        else:
+            continue
+        if stale:
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (it may belong to another user)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _umask_mode(target: Path) -> int:
+    """The mode a file written at ``target`` should have: the old file's, else 0o666 less the umask."""
+    if target.exists():
+        return target.stat().st_mode & 0o7777
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 class atomic_path:
     """A temporary path beside ``target`` that replaces ``target`` only if the block succeeds.
 
     With ``copy=True`` the temporary file starts as a copy of ``target`` (when it exists), so a
-    block can change part of a multi-layer file.
+    block can change part of a multi-layer file. ``before_replace`` runs right before the
+    rename and may refuse it by raising. The file written keeps the old file's permissions, or
+    gets the user's umask (not the 0600 of a private temporary file); temporary files that a
+    killed run left beside ``target`` are removed first (:func:`clean_stale_temps`).
 
     Examples
     --------
@@ -201,14 +283,22 @@ class atomic_path:
     ...     frame.to_csv(tmp)
     """
 
-    def __init__(self, target: str | os.PathLike[str], *, copy: bool = False) -> None:
+    def __init__(
+        self,
+        target: str | os.PathLike[str],
+        *,
+        copy: bool = False,
+        before_replace: Callable[[], None] | None = None,
+    ) -> None:
         self.target = Path(target)
         self.copy = copy
+        self.before_replace = before_replace
 
     def __enter__(self) -> Path:
         self.target.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temps(self.target)
         fd, name = tempfile.mkstemp(
-            prefix=f".{self.target.stem}.", suffix=self.target.suffix, dir=self.target.parent
+            prefix=f".{self.target.stem}.{os.getpid()}.", suffix=self.target.suffix, dir=self.target.parent
         )
         os.close(fd)
         self.tmp = Path(name)
@@ -220,9 +310,94 @@ class atomic_path:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
+            try:
+                if self.before_replace is not None:
+                    self.before_replace()
+                os.chmod(self.tmp, _umask_mode(self.target))
+            except BaseException:
+                self.tmp.unlink(missing_ok=True)
+                raise
             os.replace(self.tmp, self.target)
         else:
             self.tmp.unlink(missing_ok=True)
+
+
+def _shm_locked(path: Path) -> bool:
+    """Whether another process holds the SQLite shared-memory file of ``path`` open: every
+    connection to a WAL database keeps a read lock on its ``-shm`` byte 128 (SQLite's DMS lock)."""
+    shm = Path(f"{path}-shm")
+    if not shm.is_file():
+        return False
+    try:
+        import fcntl
+        import struct
+    except ImportError:  # not POSIX: fall back on the size of the WAL
+        return Path(f"{path}-wal").is_file() and Path(f"{path}-wal").stat().st_size > 0
+    with open(shm, "rb") as handle:
+        probe = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 128, 1, 0)
+        answer = fcntl.fcntl(handle, fcntl.F_GETLK, probe)
+    return struct.unpack("hhqqi", answer)[0] != fcntl.F_UNLCK
+
+
+def _open_elsewhere(path: Path) -> bool:
+    """Whether another process has the database open (WAL) or locked (rollback journal)."""
+    if _shm_locked(path):
+        return True
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.2)
+    except sqlite3.Error:
+        return False
+    try:
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError as exc:
+        return "locked" in str(exc).lower()
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        con.close()
+    return False
+
+
+def check_not_open(path: str | os.PathLike[str]) -> None:
+    """Refuse to rewrite a GeoPackage another program has open; fold a left-over WAL into it.
+
+    A ``-wal`` that no process holds (a program that crashed or was killed) is checkpointed into
+    the main file through SQLite, so its committed edits are kept; a database another process
+    has open or locked is refused with :data:`OPEN_ELSEWHERE`.
+
+    Raises
+    ------
+    InputError
+        The workspace is open in another program.
+    """
+    import sqlite3
+
+    path = Path(path)
+    if not path.is_file():
+        return
+    if _shm_locked(path):
+        raise InputError(OPEN_ELSEWHERE, source=path)
+    try:
+        con = sqlite3.connect(path, timeout=0.2)
+    except sqlite3.Error:
+        return  # not a database: the GeoPackage driver says so
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("ROLLBACK")
+        wal = Path(f"{path}-wal")
+        if wal.is_file() and wal.stat().st_size > 0:
+            busy, _log, _done = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                raise InputError(OPEN_ELSEWHERE, source=path)
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+            raise InputError(OPEN_ELSEWHERE, source=path) from exc
+    except sqlite3.DatabaseError:
+        return
+    finally:
+        con.close()
 
 
 def write_layers(
@@ -239,7 +414,8 @@ def write_layers(
     becomes an attribute table, as summaries are.
     """
     path = Path(path)
-    with atomic_path(path, copy=True) as tmp:
+    check_not_open(path)
+    with atomic_path(path, copy=True, before_replace=lambda: _refuse_if_opened(path)) as tmp:
         for name, frame in layers.items():
             out = _without_reserved_names(to_storage(frame) if isinstance(frame, gpd.GeoDataFrame) else frame)
             options = {"DESCRIPTION": description} if description else None
@@ -259,6 +435,13 @@ def write_layers(
             )
             pyogrio.write_dataframe(table, tmp, layer=SETTINGS_TABLE, driver="GPKG")
     return path
+
+
+def _refuse_if_opened(path: Path) -> None:
+    """Right before the rename: refuse if another program opened the workspace meanwhile."""
+    wal = Path(f"{path}-wal")
+    if _shm_locked(path) or (wal.is_file() and wal.stat().st_size > 0):
+        raise InputError(OPEN_ELSEWHERE, source=path)
 
 
 # GeoPackage reserves these names for the feature id and geometry columns.

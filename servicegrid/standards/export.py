@@ -2,7 +2,7 @@
 
 :func:`write_audit` writes, into ``out_dir``::
 
-    townships/<code>_<name>.xlsx   one per township (see :mod:`.workbook`)
+    townships/<code>_<name>.xlsx   one per township (see :mod:`.workbook`; the id without a code)
     county_summary.xlsx            the county workbook (see :mod:`.workbook`)
     audit.csv                      every facility (UTF-8 with BOM so Excel and WPS read Chinese)
     audit.geojson                  every facility (WGS-84)
@@ -27,12 +27,12 @@ import pandas as pd
 import pyogrio
 
 from ..geo.crs import STORAGE_CRS, to_storage
-from ..geo.workspace import write_layers
+from ..geo.workspace import clean_stale_temps, write_layers
 from ._common import UNASSIGNED, check_lang
 from .audit import AuditResult
 from .headers import _h
 from .models import Lang
-from .workbook import _county_workbook, _township_workbook, township_file_name
+from .workbook import _county_workbook, _plain, _township_workbook, township_file_names
 
 __all__ = ["write_audit"]
 
@@ -99,20 +99,24 @@ def write_audit(
     check_lang(lang)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    clean_stale_temps(out_dir)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.{os.getpid()}.", dir=out_dir.parent))
     try:
         towns_dir = stage / "townships"
         towns_dir.mkdir()
         townships = result.summary.townships
         codes = townships["code"] if "code" in townships.columns else pd.Series(None, index=townships.index)
         present = set(result.summary.facilities["township_id"])
-        for tid, name, code in zip(townships["township_id"], townships["township_name"], codes, strict=True):
-            if tid == UNASSIGNED and tid not in present:
-                continue
-            file_name = township_file_name(code, name, tid, lang=lang)
-            _township_workbook(
-                towns_dir / file_name, result, tid, name, None if pd.isna(code) else code, lang
-            )
+        keep = ~((townships["township_id"] == UNASSIGNED) & ~townships["township_id"].isin(present))
+        rows = townships[keep.to_numpy()]
+        codes = codes[keep.to_numpy()]
+        file_names = township_file_names(
+            list(codes), list(rows["township_name"]), list(rows["township_id"]), lang=lang
+        )
+        for tid, name, code, file_name in zip(
+            rows["township_id"], rows["township_name"], codes, file_names, strict=True
+        ):
+            _township_workbook(towns_dir / file_name, result, tid, _plain(name), _plain(code) or None, lang)
         _county_workbook(stage / "county_summary.xlsx", result, lang)
         _csv(stage / "audit.csv", result, lang)
         _geojson(stage / "audit.geojson", result)

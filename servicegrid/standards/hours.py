@@ -1,55 +1,76 @@
 """Opening-hours text: the weekly schedule a facility posts, read into per-day arrays.
 
-The format is a small subset of OpenStreetMap's ``opening_hours``, with Chinese words accepted::
+Schedules follow OpenStreetMap's ``opening_hours`` syntax, evaluated by the ``opening-hours-py``
+library (the OSM rules: a later rule for a day replaces the earlier ones, ``off`` closes the days
+it names, intervals of one rule are a union, ``,`` between rules adds to the earlier ones). The
+forms Chinese registers use are first translated into that syntax (:func:`to_osm_syntax`)::
 
-    schedule := rule (";" rule)*
-    rule     := [days] times | days "off" | "24/7"
-    days     := span ("," span)*            span := day | day "-" day
-    day      := Mo Tu We Th Fr Sa Su | 周一…周日 (星期一…星期日, 周天) | 工作日 (Mo-Fr) | 周末 (Sa-Su) | 每天 (Mo-Su)
-    times    := HH:MM-HH:MM ("," HH:MM-HH:MM)*
+    周一至周五 8:30-12:00，14:30-18:00；周六 9:00-12:00   ->  Mo-Fr 08:30-12:00,14:30-18:00; Sa 09:00-12:00
+    周一至周五上午8:30-12:00，下午2:30-5:30                ->  Mo-Fr 08:30-12:00,14:30-17:30
+    工作日 8点半-17点半，周末及节假日休息                  ->  Mo-Fr 08:30-17:30; Sa-Su,PH off
 
-Examples: ``Mo-Fr 08:30-12:00,14:30-18:00``, ``Mo-Fr 08:30-12:00,14:30-18:00; Sa 09:00-12:00``,
-``Mo-Su 09:00-21:00``, ``周一至周五 8:30-12:00,14:30-18:00；周六 9:00-12:00``, ``24/7``.
-``至``, ``到``, ``~`` and dashes all mean a range; full-width characters are accepted. A rule without
-days applies every day; ``off`` closes the days it names whatever other rules say. An interval that
-ends at or before it starts runs past midnight. A day counts as an evening session when one of its
-intervals ends after the tier's ``hours.evening_after`` (18:30 by default).
+Days: 周一…周日 (星期一…, 礼拜一…, 周天), 工作日 (Mo-Fr), 周末/双休日 (Sa-Su), 每天/每日 (Mo-Su),
+节假日/法定节假日 (PH); ``至``, ``到``, ``~`` and dashes are ranges; ``、``, ``及``, ``和`` join days;
+上午/早上 are dropped and 下午/晚上 add twelve hours to an hour below 12; ``8点30分``, ``8点半`` and
+``8时`` are times; 休息/闭馆/关闭 mean ``off``; a full-width ``，`` or ``；`` before a new group of
+days separates rules (``;``). Full-width characters are accepted. A schedule's week is an
+ordinary week without public holidays: ``PH`` rules do not change the weekly figures. An interval
+running past midnight belongs to the day it starts on. A day counts as an evening session when
+one of its intervals ends after the tier's ``hours.evening_after`` (18:30 by default).
+
+Each distinct text is translated and evaluated once, whatever the number of facilities.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["DAYS", "Schedule", "parse_opening_hours"]
+__all__ = ["DAYS", "Schedule", "parse_opening_hours", "to_osm_syntax"]
 
 DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
-_DAY_CODE = {d.casefold(): i for i, d in enumerate(DAYS)}
+_DAY_TOKEN = r"(?:Mo|Tu|We|Th|Fr|Sa|Su|PH)"
+_RANGE = r"\s*(?:至|到|~|–|—|－|−|-)\s*"
+_GROUP_START = r"(?=\s*(?:周|星期|礼拜|工作日|节假日|法定|周末|双休|每天|每日|全周|天天))"
+_DAY_NUMBER = "一二三四五六"
 
-_WORDS = [
-    (r"24\s*/\s*7", "Mo-Su 00:00-24:00"),
+#: (pattern, replacement) applied in order after NFKC normalisation.
+_WORDS: list[tuple[str, str]] = [
+    (r"^\s*(?:开放|办公|服务|营业|工作)时间\s*:?\s*", ""),
+    (r"24\s*小时(?:开放|营业|服务)?", "00:00-24:00"),
+    (r"(\d{1,2})\s*[点时]\s*半", r"\1:30"),
+    (r"(\d{1,2})\s*[点时]\s*(\d{1,2})\s*分?", r"\1:\2"),
+    (r"(\d{1,2})\s*[点时]整?", r"\1:00"),
+    (r"(\d{1,2})\s*:\s*(\d{2})", r"\1:\2"),
+    (r"(?:上午|早上|早晨|清晨|凌晨|中午)", ""),
+    (r"(?:法定节假日|法定假日|节假日|节日|假日)", "PH"),
     (r"(?:星期|周|礼拜)(?:日|天)", "Su"),
-    (r"(?:星期|周|礼拜)一", "Mo"),
-    (r"(?:星期|周|礼拜)二", "Tu"),
-    (r"(?:星期|周|礼拜)三", "We"),
-    (r"(?:星期|周|礼拜)四", "Th"),
-    (r"(?:星期|周|礼拜)五", "Fr"),
-    (r"(?:星期|周|礼拜)六", "Sa"),
+    *((rf"(?:星期|周|礼拜){n}", d) for n, d in zip(_DAY_NUMBER, DAYS, strict=False)),
     (r"工作日", "Mo-Fr"),
-    (r"(?:周末|双休日|节假日)", "Sa-Su"),
-    (r"(?:每天|每日|全周)", "Mo-Su"),
-    (r"(?:休息|闭馆|关闭|closed)", "off"),
-    (r"\s*(?:至|到|~|–|—|－)\s*", "-"),
-    (r"、", ","),
+    (r"(?:周末|双休日)", "Sa-Su"),
+    (r"(?:每天|每日|全周|天天)", "Mo-Su"),
+    (r"(?:不开放|休息|闭馆|关闭|停止服务|closed)", " off"),
+    (r"(?<=[A-Za-z0-9])\s*(?:、|及|和|与)\s*(?=[A-Za-z])", ","),
+    (_RANGE, "-"),
+    (r"(?<![\d:])(\d):(\d{2})", r"0\1:\2"),
+    (rf"(?<={_DAY_TOKEN[3:-1]})(?=\d)", " "),
+    (rf"(?<=\d)\s+(?={_DAY_TOKEN}\b)", "; "),
+    (r"\s*;\s*", "; "),
+    (r"\s*,\s*", ","),
+    (rf"(?<=\d|f),(?={_DAY_TOKEN}\b)", ", "),  # after a time or "off": OSM's additional rule
+    (r"\s+", " "),
+    (r"[;,\s]+$", ""),
 ]
-_TIME = r"\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}"
-_DAYSPEC = r"[a-z]{2}(?:\s*-\s*[a-z]{2})?"
-_RULE = re.compile(
-    rf"^(?P<days>{_DAYSPEC}(?:\s*,\s*{_DAYSPEC})*)?\s*(?P<times>{_TIME}(?:\s*,\s*{_TIME})*|off)$"
-)
+_CLOCK = 6  # the first rules write clock times as HH:MM; then 下午/晚上 add twelve hours
+_PM = re.compile(r"(?:下午|晚上|晚间|傍晚|夜间)\s*(\d{1,2}):(\d{2})(?:" + _RANGE + r"(\d{1,2}):(\d{2}))?")
+#: A reference week (Monday 4 March 2024) and a day either side, so intervals crossing the
+#: week's edges are attributed to the day they start on.
+_MONDAY = datetime(2024, 3, 4)
+_WINDOW = (_MONDAY - timedelta(days=1), _MONDAY + timedelta(days=9))
 
 
 @dataclass(frozen=True)
@@ -61,13 +82,16 @@ class Schedule:
     recorded
         The facility has schedule text.
     readable
-        The text follows the format (False for blank text).
+        The text, translated, is valid ``opening_hours`` syntax (False for blank text).
     open
         (n, 7) bool: open on that day.
     latest_end
-        (n, 7) int: minutes after midnight at which the day's last interval ends (0 if closed).
+        (n, 7) int: minutes after that day's midnight at which its last interval ends (0 if
+        closed; above 1,440 for an interval past midnight).
     weekly_hours
-        Hours open per week.
+        Hours open per week (an ordinary week without public holidays).
+    osm
+        The schedule in OSM syntax as the library normalises it (None when blank or unreadable).
     """
 
     recorded: np.ndarray
@@ -75,6 +99,7 @@ class Schedule:
     open: np.ndarray
     latest_end: np.ndarray
     weekly_hours: np.ndarray
+    osm: np.ndarray
 
     @property
     def weekdays_open(self) -> np.ndarray:
@@ -92,6 +117,27 @@ class Schedule:
         return (self.open & (self.latest_end > after[:, None])).sum(axis=1)
 
 
+def to_osm_syntax(values: pd.Series) -> pd.Series:
+    """Translate the Chinese forms of schedule text into OSM ``opening_hours`` syntax.
+
+    Examples
+    --------
+    >>> to_osm_syntax(pd.Series(["周一至周五上午8:30-12:00，下午2:30-5:30", "每天9:00-21:00，周六9:00-12:00"])).tolist()
+    ['Mo-Fr 08:30-12:00,14:30-17:30', 'Mo-Su 09:00-21:00; Sa 09:00-12:00']
+    >>> to_osm_syntax(pd.Series(["工作日 8点半-17点半；周末及节假日休息"])).tolist()
+    ['Mo-Fr 08:30-17:30; Sa-Su,PH off']
+    """
+    text = values.astype("string")
+    text = text.str.replace(rf"\s*[，；]{_GROUP_START}", ";", regex=True)
+    text = text.str.normalize("NFKC").str.strip()
+    for pattern, word in _WORDS[:_CLOCK]:
+        text = text.str.replace(pattern, word, regex=True)
+    text = text.str.replace(_PM, _afternoon, regex=True)
+    for pattern, word in _WORDS[_CLOCK:]:
+        text = text.str.replace(pattern, word, regex=True)
+    return text.str.strip()
+
+
 def parse_opening_hours(values: pd.Series) -> Schedule:
     """Read schedule text such as ``Mo-Fr 08:30-12:00,14:30-18:00`` for every facility at once.
 
@@ -102,6 +148,8 @@ def parse_opening_hours(values: pd.Series) -> Schedule:
     ([5, 5, 0], [True, False, False], [38.0, 55.0, 0.0])
     >>> s.evening_days(18 * 60 + 30).tolist()
     [0, 5, 0]
+    >>> parse_opening_hours(pd.Series(["Mo-Su 09:00-21:00; Sa 09:00-12:00"])).weekly_hours.tolist()
+    [75.0]
     """
     codes, uniques = pd.factorize(pd.Series(values.to_numpy(dtype=object)).astype("string"))
     distinct = _parse(pd.Series([*uniques, None], dtype="object"))
@@ -112,98 +160,83 @@ def parse_opening_hours(values: pd.Series) -> Schedule:
         open=distinct.open[codes],
         latest_end=distinct.latest_end[codes],
         weekly_hours=distinct.weekly_hours[codes],
+        osm=distinct.osm[codes],
     )
 
 
+def _afternoon(match: re.Match[str]) -> str:
+    """``下午2:30-5:30`` as ``14:30-17:30`` (hours from 12 on are already on the 24-hour clock)."""
+    h1, m1, h2, m2 = match.groups()
+
+    def later(hour: str) -> int:
+        return int(hour) + 12 if int(hour) < 12 else int(hour)
+
+    first = f"{later(h1):02d}:{m1}"
+    return first if h2 is None else f"{first}-{later(h2):02d}:{m2}"
+
+
 def _parse(values: pd.Series) -> Schedule:
-    """:func:`parse_opening_hours` on distinct texts."""
+    """:func:`parse_opening_hours` on distinct texts (each one evaluated once)."""
+    from opening_hours import OpeningHours, ParserError
+
     n = len(values)
-    text = pd.Series(values.to_numpy(), index=np.arange(n)).astype("string").str.normalize("NFKC")
-    text = text.str.strip()
-    recorded = (text.notna() & (text != "")).to_numpy(dtype=bool)
-    for pattern, word in _WORDS:
-        text = text.str.replace(pattern, word, regex=True, flags=re.IGNORECASE)
-    rules = text.str.casefold().str.split(";").explode().str.strip()
-    rules = rules[rules.notna() & (rules != "")]
-    parts = rules.str.extract(_RULE)
-    good_rule = parts["times"].notna()
-    bad_rows = np.unique(rules.index.to_numpy()[~good_rule.to_numpy()])
-    parts = parts[good_rule]
-    rule_pos = np.arange(len(parts))
-    owner = parts.index.to_numpy()
-    off = (parts["times"] == "off").to_numpy(dtype=bool)
-
-    day_bits = _day_bits(parts["days"].fillna("mo-su"), rule_pos)
-    minutes, latest, bad_time = _times(parts["times"].where(~pd.Series(off, index=parts.index)), rule_pos)
-    bad_rows = np.union1d(bad_rows, owner[bad_time])
-
+    raw = pd.Series(values.to_numpy(), index=np.arange(n)).astype("string")
+    recorded = (raw.str.strip().fillna("") != "").to_numpy(dtype=bool)
+    osm_text = to_osm_syntax(raw)
+    readable = np.zeros(n, dtype=bool)
     open_days = np.zeros((n, 7), dtype=bool)
-    closed = np.zeros((n, 7), dtype=bool)
     latest_end = np.zeros((n, 7), dtype=np.int64)
-    np.logical_or.at(open_days, owner[~off], day_bits[~off])
-    np.logical_or.at(closed, owner[off], day_bits[off])
-    np.maximum.at(latest_end, owner[~off], np.where(day_bits[~off], latest[~off, None], 0))
-    open_days &= ~closed
-    latest_end = np.where(open_days, latest_end, 0)
-    per_rule = minutes[:, None] * day_bits
-    weekly = np.zeros((n, 7), dtype=float)
-    np.add.at(weekly, owner[~off], per_rule[~off])
-    weekly_hours = np.where(open_days, weekly, 0).sum(axis=1) / 60.0
-
-    readable = recorded.copy()
-    readable[bad_rows] = False
-    has_rule = np.zeros(n, dtype=bool)
-    has_rule[owner] = True
-    readable &= has_rule
-    zero = ~readable
-    open_days[zero] = False
-    latest_end[zero] = 0
-    weekly_hours[zero] = 0.0
+    minutes = np.zeros((n, 7), dtype=float)
+    osm = np.full(n, None, dtype=object)
+    for i in np.flatnonzero(recorded):  # distinct texts only; the library parses one at a time
+        try:
+            schedule = OpeningHours(str(osm_text.iloc[i]))
+        except (ParserError, SyntaxError, ValueError):
+            continue
+        readable[i] = True
+        osm[i] = str(schedule.normalize())
+        open_days[i], latest_end[i], minutes[i] = _week(schedule)
     return Schedule(
         recorded=recorded,
         readable=readable,
         open=open_days,
         latest_end=latest_end,
-        weekly_hours=weekly_hours,
+        weekly_hours=minutes.sum(axis=1) / 60.0,
+        osm=osm,
     )
 
 
-def _day_bits(days: pd.Series, rule_pos: np.ndarray) -> np.ndarray:
-    """(rules, 7) bool of the days each rule names."""
-    spans = days.set_axis(rule_pos).str.split(",").explode().str.replace(r"\s+", "", regex=True)
-    ends = spans.str.extract(r"^([a-z]{2})(?:-([a-z]{2}))?$")
-    first = ends[0].map(_DAY_CODE)
-    last = ends[1].map(_DAY_CODE).fillna(first)
-    ok = first.notna() & last.notna()
-    a = first[ok].to_numpy(dtype=np.int64)
-    b = last[ok].to_numpy(dtype=np.int64)
-    day = np.arange(7)
-    inside = np.where(
-        (a <= b)[:, None],
-        (day >= a[:, None]) & (day <= b[:, None]),
-        (day >= a[:, None]) | (day <= b[:, None]),
-    )
-    bits = np.zeros((len(rule_pos), 7), dtype=bool)
-    np.logical_or.at(bits, spans.index.to_numpy()[ok.to_numpy()], inside)
-    return bits
+def _week(schedule: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Open days, latest end and minutes open per day of the reference week.
 
+    The library gives maximal open intervals. Each interval belongs to the day it starts on; a
+    later day it covers wholly is open too; its last, partial day (from midnight to its end) is
+    the first day's interval running past midnight, counted for that first day.
+    """
+    from opening_hours import State
 
-def _times(times: pd.Series, rule_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Minutes open, the latest end (minutes after midnight) and impossible times, per rule."""
-    spans = times.set_axis(rule_pos).str.split(",").explode().str.strip()
-    spans = spans[spans.notna() & (spans != "")]
-    hm = spans.str.extract(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$").astype(float)
-    start = (hm[0] * 60 + hm[1]).to_numpy()
-    end = (hm[2] * 60 + hm[3]).to_numpy()
-    impossible = ((hm[[0, 2]] > 24) | (hm[[1, 3]].to_numpy() > 59)).any(axis=1).to_numpy() | (
-        (start > 24 * 60) | (end > 24 * 60)
-    )
-    end = np.where(end <= start, end + 24 * 60, end)
-    owner = spans.index.to_numpy()
-    bad = np.zeros(len(rule_pos), dtype=bool)
-    bad[owner[impossible]] = True
-    minutes = np.zeros(len(rule_pos), dtype=float)
-    latest = np.zeros(len(rule_pos), dtype=np.int64)
-    np.add.at(minutes, owner, end - start)
-    np.maximum.at(latest, owner, end.astype(np.int64))
-    return minutes, latest, bad
+    open_days = np.zeros(11, dtype=bool)  # the day before the week, the week, three after
+    latest = np.zeros(11, dtype=np.int64)
+    minutes = np.zeros(11, dtype=float)
+    origin = _WINDOW[0]
+    for begin, end, state, _comment in schedule.intervals(*_WINDOW):  # type: ignore[attr-defined]
+        if state != State.OPEN:
+            continue
+        a = int((begin - origin).total_seconds() // 60)
+        b = int((end - origin).total_seconds() // 60)
+        day = a // 1440
+        first_end = min(b, (day + 1) * 1440)
+        open_days[day] = True
+        minutes[day] += first_end - a
+        latest[day] = max(latest[day], first_end - day * 1440)
+        d = day + 1
+        while d * 1440 < b:
+            piece_end = min(b, (d + 1) * 1440)
+            if piece_end == (d + 1) * 1440:
+                open_days[d], minutes[d], latest[d] = True, minutes[d] + 1440, 1440
+            else:
+                minutes[d - 1] += piece_end - d * 1440
+                latest[d - 1] = max(latest[d - 1], piece_end - (d - 1) * 1440)
+            d += 1
+    week = slice(1, 8)
+    return open_days[week], np.where(open_days[week], latest[week], 0), minutes[week]

@@ -38,6 +38,12 @@ PRESET_DIR = Path(__file__).resolve().parent / "presets"
 """Where the built-in presets live."""
 
 _SUFFIXES = (".yaml", ".yml")
+MAX_PRESET_BYTES = 1_000_000
+"""Largest preset file read (the built-in cn-default is about 20 kB)."""
+MAX_ALIASES = 100
+"""Most YAML aliases (``*name``) a preset may use: a handful serve for shared defaults."""
+MAX_NODES = 100_000
+"""Most YAML nodes a preset may expand to, aliases expanded (cn-default has a few thousand)."""
 _YAMLLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CHECK_TAGS = {"flag", "number", "set"}
 
@@ -180,6 +186,10 @@ def check_preset(path: str | os.PathLike[str]) -> Preset:
 
 
 def _read(path: Path) -> _Layer:
+    size = path.stat().st_size
+    if size > MAX_PRESET_BYTES:
+        msg = f"{path}: {size:,} bytes is too large for a preset (at most {MAX_PRESET_BYTES:,})"
+        raise StandardsError(msg)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -188,6 +198,7 @@ def _read(path: Path) -> _Layer:
     loader = _YAMLLoader(text)
     try:
         node = loader.get_single_node()
+        _check_expansion(path, node)
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -201,6 +212,56 @@ def _read(path: Path) -> _Layer:
         msg = f"{path}: a preset must be a YAML mapping (id, zh, en, items, tiers, …)"
         raise StandardsError(msg)
     return _Layer(path=path, data=data, node=node)
+
+
+def _check_expansion(path: Path, root: yaml.Node | None) -> None:
+    """Refuse a document whose aliases expand beyond :data:`MAX_NODES` or number more than
+    :data:`MAX_ALIASES` (an alias bomb), before anything is built from it.
+
+    A node reached twice is an alias; the expanded size is counted once per node (memoised), so
+    this takes time in the number of distinct nodes however large the expansion would be.
+    """
+    if root is None:
+        return
+    size: dict[int, int] = {}
+    seen: set[int] = set()
+    aliases = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            size[key] = 1 + sum(size.get(id(c), 1) for c in children)
+            continue
+        if key in seen:
+            if key not in size:
+                msg = (
+                    f"{path}, line {node.start_mark.line + 1}: a YAML alias refers to the value it is inside"
+                )
+                raise StandardsError(msg)
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                msg = f"{path}: more than {MAX_ALIASES} YAML aliases (*name); write the values out"
+                raise StandardsError(msg)
+            continue
+        seen.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children)
+    if size.get(id(root), 1) > MAX_NODES:
+        msg = (
+            f"{path}: the YAML expands to {size[id(root)]:,} values through its aliases (at most "
+            f"{MAX_NODES:,}); write the values out"
+        )
+        raise StandardsError(msg)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _chain(path: Path, seen: tuple[Path, ...]) -> list[_Layer]:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from ..geo import vocabularies
 
@@ -100,7 +100,7 @@ class SourceDoc(_Model):
 class Figure(_Model):
     """A non-negative number with the source it comes from."""
 
-    value: float = Field(ge=0)
+    value: float = Field(ge=0, allow_inf_nan=False)
     source: Text
     note: str | None = None
 
@@ -108,8 +108,8 @@ class Figure(_Model):
 class Band(_Model):
     """A range ``[min, max]`` with its source."""
 
-    min: float = Field(ge=0)
-    max: float = Field(ge=0)
+    min: float = Field(ge=0, allow_inf_nan=False)
+    max: float = Field(ge=0, allow_inf_nan=False)
     source: Text
     note: str | None = None
 
@@ -172,11 +172,23 @@ class WindowDef(Term):
     ab_post: bool = False
 
 
+MAX_AREA_M2 = 100_000
+"""Largest floor-area minimum a preset may set (the data model's own limit for floor areas)."""
+
+
 class AreaRule(_Model):
     """Minimum area for the compliant and for the model grade (either may be absent)."""
 
     compliant: Figure | None = None
     model: Figure | None = None
+
+    @field_validator("compliant", "model")
+    @classmethod
+    def _sane_area(cls, figure: Figure | None) -> Figure | None:
+        if figure is not None and figure.value > MAX_AREA_M2:
+            msg = f"{figure.value:g} m² is more than any service position has (at most {MAX_AREA_M2:,} m²)"
+            raise ValueError(msg)
+        return figure
 
     @model_validator(mode="after")
     def _model_not_below_compliant(self) -> AreaRule:
@@ -261,6 +273,15 @@ class Tier(_Model):
     walk_radius_m: Figure | None = None
     partial_radius_m: Figure | None = None
     drive_minutes: Figure | None = None
+
+    @field_validator("walk_radius_m", "partial_radius_m")
+    @classmethod
+    def _positive_radius(cls, figure: Figure | None) -> Figure | None:
+        if figure is not None and figure.value <= 0:
+            msg = f"a walking radius of {figure.value:g} m reaches nobody; give a positive number of metres"
+            raise ValueError(msg)
+        return figure
+
     stand_ins: tuple[Ident, ...] = ()
     grading: GradingRule = GradingRule()
     item_weights: dict[Ident, float] = Field(default_factory=dict)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -31,7 +32,7 @@ from .headers import _COUNT_SHEET, _h
 from .models import Lang, Preset
 from .show import threshold_rows
 
-__all__ = ["GRADE_FILLS", "township_file_name"]
+__all__ = ["GRADE_FILLS", "MAX_NAME_BYTES", "township_file_name", "township_file_names"]
 
 GRADE_FILLS = {"model": "C6EFCE", "compliant": "DDEBF7", "noncompliant": "FFC7CE"}
 """Row fill colours (RGB) by grade: green, light blue, red."""
@@ -79,30 +80,90 @@ _SHEETS = {
 }
 _HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
 _WIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
-_UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
+_UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f\x7f]+')
 
 
 def _sheet(key: str, lang: Lang) -> str:
     return pick(lang, *_SHEETS[key])
 
 
+def _plain(value: object) -> str:
+    """Text of a scalar that may be None, NaN or pd.NA ('' for all three)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
 def township_file_name(code: str | None, name: str | None, township_id: str, *, lang: Lang = "zh") -> str:
     """The workbook name of a township: ``<code>_<name>.xlsx`` (the id when there is no code).
+
+    Characters that file systems refuse (``/ \\ : * ? " < > |``, spaces, control characters) become
+    ``_``; a name longer than :data:`MAX_NAME_BYTES` in UTF-8 is shortened and ends in a hash of
+    the whole name, so that two long names stay apart. :func:`township_file_names` also keeps
+    names apart that differ only in such characters.
 
     Examples
     --------
     >>> township_file_name("610101001", "城关镇", "T1")
     '610101001_城关镇.xlsx'
+    >>> township_file_name(None, "城关/街道", "T1")
+    'T1_城关_街道.xlsx'
     >>> township_file_name(None, None, "")
     'unassigned_未归属乡镇.xlsx'
     """
     if township_id == UNASSIGNED:
         return f"unassigned_{pick(lang, '未归属乡镇', 'no_township')}.xlsx"
-    code_text = code if code not in (None, "", "<NA>") and not pd.isna(code) else township_id
-    parts = [str(code_text)]
-    if name not in (None, "") and not pd.isna(name) and str(name) != str(code_text):
-        parts.append(str(name))
-    return _UNSAFE.sub("_", "_".join(parts)).strip("_") + ".xlsx"
+    code_text = _plain(code) or _plain(township_id)
+    parts = [code_text]
+    name_text = _plain(name)
+    if name_text and name_text != code_text:
+        parts.append(name_text)
+    stem = _UNSAFE.sub("_", "_".join(parts)).strip("_.") or "township"
+    return _fit(stem, "_".join(parts)) + ".xlsx"
+
+
+MAX_NAME_BYTES = 200
+"""Longest workbook name stem in UTF-8 bytes (file systems allow 255 for the whole name)."""
+
+
+def _fit(stem: str, whole: str) -> str:
+    """``stem`` cut to :data:`MAX_NAME_BYTES` at a character boundary, plus a hash of ``whole``."""
+    if len(stem.encode("utf-8")) <= MAX_NAME_BYTES:
+        return stem
+    import hashlib
+
+    digest = hashlib.sha1(whole.encode("utf-8")).hexdigest()[:8]
+    cut = stem.encode("utf-8")[: MAX_NAME_BYTES - len(digest) - 1].decode("utf-8", errors="ignore")
+    return f"{cut.rstrip('_.')}_{digest}"
+
+
+def township_file_names(
+    codes: Sequence[object], names: Sequence[object], ids: Sequence[str], *, lang: Lang = "zh"
+) -> list[str]:
+    """:func:`township_file_name` of every township, each name used once (compared case-folded).
+
+    A name already taken gets the township id (``城关:街道`` after ``城关/街道`` with the same
+    code), and then a counter, so no workbook overwrites another.
+
+    Examples
+    --------
+    >>> township_file_names(["140724100", "140724100"], ["城关/街道", "城关:街道"], ["T1", "T2"])
+    ['140724100_城关_街道.xlsx', '140724100_城关_街道_T2.xlsx']
+    """
+    out: list[str] = []
+    taken: set[str] = set()
+    for code, name, tid in zip(codes, names, ids, strict=True):
+        file_name = township_file_name(code, name, tid, lang=lang)
+        stem = file_name[: -len(".xlsx")]
+        extra = _UNSAFE.sub("_", _plain(tid)).strip("_.")
+        candidates = [stem, f"{stem}_{extra}" if extra and not stem.endswith(extra) else None]
+        candidates += [f"{stem}_{i}" for i in range(2, len(ids) + 3)]
+        for candidate in (_fit(c, c) for c in candidates if c):
+            if candidate.casefold() not in taken:
+                break
+        taken.add(candidate.casefold())
+        out.append(candidate + ".xlsx")
+    return out
 
 
 # -- sheets ---------------------------------------------------------------------------------------------
@@ -111,6 +172,10 @@ def township_file_name(code: str | None, name: str | None, township_id: str, *, 
 def _cell(value: object) -> object:
     if value is None or value is pd.NA or value is pd.NaT:
         return None
+    if isinstance(value, str):
+        # conform strips control characters with a finding; anything left (a message quoting
+        # one) is stripped here, since openpyxl refuses them
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     if isinstance(value, float | np.floating):
         return None if np.isnan(value) else float(value)
     if isinstance(value, np.integer):

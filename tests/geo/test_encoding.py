@@ -193,3 +193,30 @@ def test_sibling_finds_any_letter_case(tmp_path):
     (tmp_path / "A.DBF").write_bytes(b"")
     assert sibling(tmp_path / "A.SHP", ".dbf") == tmp_path / "A.DBF"
     assert sibling(tmp_path / "A.SHP", ".cpg") is None
+
+
+def test_cpg_naming_a_western_code_page_for_gbk_bytes_is_detected(tmp_path):
+    """GBK bytes under a .cpg of 1252: Latin mojibake without a word before (issue 10, item 12)."""
+    names = ["城关镇", "青山镇", "东街道"]
+    assert all(n.encode("gbk").decode("cp1252") for n in names)  # a strict cp1252 decode succeeds
+    shp = write_shapefile(tmp_path, names, "GBK", keep_cpg=True)
+    shp.with_suffix(".cpg").write_text("1252")
+    guess = detect_dbf_encoding(shp)
+    assert guess.encoding == "gbk"
+    assert guess.reason.startswith(
+        "warning: the .cpg says '1252' (CP1252), but the .dbf text is Chinese in GBK"
+    )
+    from servicegrid.geo.readers import read_source
+
+    result = read_source(shp, "settlements")
+    assert result.frame["name"].tolist() == names
+    assert guess.reason in result.notes
+
+
+def test_western_text_under_its_own_cpg_is_left_alone(tmp_path):
+    names = ["Café Müller", "Ærøskøbing", "Straße"]
+    shp = write_shapefile(tmp_path, names, "cp1252", keep_cpg=True, column="name")
+    shp.with_suffix(".cpg").write_text("1252")
+    guess = detect_dbf_encoding(shp)
+    assert guess.encoding == "cp1252"
+    assert guess.reason == "encoding CP1252 from the .cpg file"

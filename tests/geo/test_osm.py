@@ -254,7 +254,10 @@ def test_osm_layers_of_the_made_file(made):
     layers, notes = osm_layers(made)
     assert set(layers) == {"compounds", "facilities", "townships", "villages"}
     assert layers["facilities"]["tier"].tolist() == ["town_center", "community_center"]
-    assert notes[0] == "made.osm: 2 compound(s) (2 named), 2 facilities, 1 township(s), 1 village(s)"
+    assert notes[0] == (
+        "made.osm: 2 compound(s) (2 named), 2 facilities, 1 township(s), 1 village(s); "
+        "2 feature(s) could not be assembled and were skipped (listed below)"
+    )
     for frame in layers.values():
         assert frame.crs.to_epsg() == 4326
         assert frame["id"].is_unique
@@ -311,3 +314,74 @@ def test_no_bounds_means_no_clipping(tmp_path):
     assert "远方小区" in set(features.compounds["name"])
     assert features.notes[0] == "nobounds.osm has no <bounds>; nothing was clipped"
     assert np.isfinite(features.compounds.total_bounds).all()
+
+
+# --------------------------------------------------------------------------------------------
+# Features that do not assemble, and community points (issue 10, item 14)
+
+
+def test_ways_that_do_not_assemble_are_counted_and_named(tmp_path):
+    path = tmp_path / "cut.osm"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="test">\n'
+        '<node id="1" lat="39.990" lon="116.300"/><node id="2" lat="39.990" lon="116.302"/>\n'
+        '<node id="3" lat="39.992" lon="116.302"/><node id="4" lat="39.992" lon="116.300"/>\n'
+        # node 9 is outside the exported box: the compound and the centre's building lose a corner
+        '<way id="10"><nd ref="1"/><nd ref="2"/><nd ref="9"/><nd ref="1"/>'
+        '<tag k="landuse" v="residential"/><tag k="name" v="缺角小区"/></way>\n'
+        '<way id="11"><nd ref="2"/><nd ref="3"/><nd ref="9"/><nd ref="2"/>'
+        '<tag k="building" v="yes"/><tag k="name" v="东街社区党群服务中心"/></way>\n'
+        '<way id="12"><nd ref="1"/><nd ref="2"/><nd ref="3"/>'
+        '<tag k="landuse" v="residential"/><tag k="name" v="开口小区"/></way>\n'
+        '<way id="13"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="1"/>'
+        '<tag k="landuse" v="residential"/><tag k="name" v="完整小区"/></way>\n</osm>\n',
+        encoding="utf-8",
+    )
+    features = read_osm_features(path)
+    assert features.compounds["name"].tolist() == ["完整小区"]
+    assert features.problems == [
+        "way 10 缺角小区: 1 of 4 nodes missing from the file; skipped",
+        "way 11 东街社区党群服务中心: 1 of 4 nodes missing from the file; skipped",
+        "way 12 开口小区: its outline does not close; skipped",
+    ]
+    _layers, notes = osm_layers(path)
+    assert notes[0].endswith("; 3 feature(s) could not be assembled and were skipped (listed below)")
+    assert notes[1:4] == features.problems
+
+
+def test_community_points_name_their_village_polygon_or_are_listed(made, tmp_path):
+    text = made.read_text(encoding="utf-8")
+    points = (
+        # inside 学院路街道's square, which relation 240 (学院社区居委会) also outlines
+        '<node id="70" lat="39.9930" lon="116.3035"><tag k="place" v="neighbourhood"/><tag k="name" v="学院社区"/></node>\n'
+        '<node id="71" lat="39.9890" lon="116.3050"><tag k="place" v="quarter"/><tag k="name" v="南郊社区"/></node>\n'
+        '<node id="72" lat="39.9931" lon="116.3036"><tag k="place" v="neighbourhood"/><tag k="name" v="某某苑"/></node>\n'
+    )
+    path = tmp_path / "places.osm"
+    path.write_text(text.replace("</osm>", points + "</osm>"), encoding="utf-8")
+    features = read_osm_features(path)
+    communities = features.communities
+    assert communities[["name", "osm_id", "village_id"]].fillna("").values.tolist() == [
+        ["学院社区", "node/70", "r240"],
+        ["南郊社区", "node/71", ""],
+    ]
+    assert (
+        "1 community point(s) lie in a village polygon of another name (kept): 学院社区 in 学院社区居委会"
+        in features.notes
+    )
+    assert any(
+        n.startswith(
+            "1 community point(s) (place=quarter/neighbourhood named …社区) lie in no village boundary of the file: 南郊社区;"
+        )
+        for n in features.notes
+    )
+
+
+def test_a_community_point_names_an_unnamed_village_polygon(made, tmp_path):
+    text = made.read_text(encoding="utf-8").replace('<tag k="name" v="学院社区居委会"/>', "")
+    point = '<node id="70" lat="39.9930" lon="116.3035"><tag k="place" v="neighbourhood"/><tag k="name" v="学院社区"/></node>\n'
+    path = tmp_path / "unnamed.osm"
+    path.write_text(text.replace("</osm>", point + "</osm>"), encoding="utf-8")
+    features = read_osm_features(path)
+    assert features.villages[["name", "kind"]].values.tolist() == [["学院社区", "community"]]
+    assert "1 unnamed village polygon(s) named after the community point inside: 学院社区" in features.notes

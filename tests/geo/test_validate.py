@@ -77,12 +77,12 @@ def test_empty_and_wrong_type_geometry_are_errors():
     layers = clean_layers()
     layers["compounds"] = frame(
         [{"id": "C1", "village_id": "V3"}, {"id": "C2", "village_id": "V3"}],
-        [shapely.Polygon(), shapely.Point(2200, 200)],
+        [shapely.Polygon(), shapely.LineString([(2200, 200), (2300, 200)])],
     )
     report = validate_layers(Workspace(None, layers))
     assert checks(report, "empty_geometry")["id"].tolist() == ["C1"]
     wrong = checks(report, "geometry_type")
-    assert wrong["message"].tolist() == ["Point where compounds need a polygon geometry"]
+    assert wrong["message"].tolist() == ["LineString where compounds need a polygon or point geometry"]
 
 
 def test_child_sticking_out_of_parent_and_overlapping_siblings():
@@ -250,3 +250,24 @@ def test_gcj02_offset_is_also_found_against_given_paths():
     assert checks(
         validate_layers(Workspace(None, {**layers, "facilities": shifted})), "looks_like_gcj02"
     ).empty
+
+
+def test_point_compound_inside_another_compound_is_warned():
+    """Compound registers as points (issue 10, item 9): accepted, and a point inside a polygon warned."""
+    layers = clean_layers()
+    layers["compounds"] = frame(
+        [
+            {"id": "C1", "name": "幸福小区", "village_id": "V3", "households": 400},
+            {"id": "C2", "name": "幸福小区二期", "households": 120},  # inside C1: counted twice?
+            {"id": "C3", "name": "和平小区", "households": 300},  # a point on its own
+        ],
+        [box(2100, 100, 2400, 400), shapely.Point(2250, 250), shapely.Point(3500, 1500)],
+    )
+    report = validate_layers(Workspace(None, layers))
+    assert report.errors == 0, report.findings.to_string()
+    found = checks(report, "point_inside_compound")
+    assert found[["layer", "id", "row", "severity"]].values.tolist() == [["compounds", "C2", 2, "warning"]]
+    assert "lies inside compound 'C1' (幸福小区)" in found["message"].iloc[0]
+    compounds = report.workspace.layer("compounds")
+    assert compounds.geometry.geom_type.tolist() == ["Polygon", "Point", "Point"]
+    assert compounds["village_id"].tolist() == ["V3", "V3", "V4"]  # filled from the point

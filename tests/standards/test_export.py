@@ -84,3 +84,68 @@ def test_failed_write_leaves_the_folder_as_it_was(workspace, tmp_path):
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
     assert [p.name for p in tmp_path.iterdir()] == ["audit"]
+
+
+def _townships(workspace, **columns):
+    townships = workspace.layers["townships"].assign(**columns)
+    return dataclasses.replace(workspace, layers={**workspace.layers, "townships": townships})
+
+
+def test_townships_without_codes_are_audited_and_named_by_id(workspace, tmp_path):
+    """Townships without codes (after import-osm): no crash, workbooks named by id and name (item 10)."""
+    from servicegrid.pipeline import audit_workspace, open_workspace
+
+    county = _townships(workspace, code=pd.array([pd.NA, pd.NA], dtype="string"))
+    project = open_workspace(county)
+    assert project.errors == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StandardsWarning)
+        result = audit_workspace(project)
+    files = write_audit(tmp_path / "audit", result)
+    assert sorted(p.name for p in files if p.parent.name == "townships") == [
+        "T1_城关镇.xlsx",
+        "T2_东街道.xlsx",
+    ]
+
+
+def test_names_differing_only_in_unsafe_characters_keep_their_own_workbooks(workspace, tmp_path):
+    county = _townships(workspace, name=["城关/街道", "城关:街道"], code=["990101001", "990101001"])
+    out = run(county, tmp_path / "audit")
+    towns = sorted(p.name for p in out.files if p.parent.name == "townships")
+    assert towns == ["990101001_城关_街道.xlsx", "990101001_城关_街道_T2.xlsx"]
+    from openpyxl import load_workbook
+
+    titles = [load_workbook(tmp_path / "audit" / "townships" / t).active["A1"].value for t in towns]
+    assert titles[0].startswith("城关/街道（990101001）")
+    assert titles[1].startswith("城关:街道（990101001）")
+
+
+def test_a_long_township_name_is_shortened_to_fit_the_file_system(workspace, tmp_path):
+    long_names = ["城关镇" * 40 + "甲", "城关镇" * 40 + "乙"]  # 121 characters, 363 bytes each
+    out = run(_townships(workspace, name=long_names), tmp_path / "audit")
+    towns = [p for p in out.files if p.parent.name == "townships"]
+    assert len(towns) == 2
+    assert len({p.name for p in towns}) == 2
+    assert all(len(p.name.encode("utf-8")) <= 255 and p.exists() for p in towns)
+
+
+def test_control_characters_are_stripped_with_a_finding_and_the_workbooks_written(workspace, tmp_path):
+    from servicegrid.pipeline import audit_workspace, open_workspace
+
+    facilities = workspace.layers["facilities"].copy()
+    facilities.loc[0, "name"] = "城关镇\x07中心"
+    facilities["备注"] = ["见\x1b附件", *[None] * (len(facilities) - 1)]
+    county = dataclasses.replace(workspace, layers={**workspace.layers, "facilities": facilities})
+    project = open_workspace(county)
+    found = project.findings[project.findings["check"] == "control_characters"]
+    assert found[["layer", "id", "row", "field", "severity"]].values.tolist() == [
+        ["facilities", "F1", 1, "name", "warning"],
+        ["facilities", "F1", 1, "备注", "warning"],
+    ]
+    assert "U+0007 removed" in found["message"].iloc[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StandardsWarning)
+        result = audit_workspace(project)
+    write_audit(tmp_path / "audit", result)
+    table = pd.read_csv(tmp_path / "audit" / "audit.csv", encoding="utf-8-sig")
+    assert table.loc[table["编号"] == "F1", "名称"].iloc[0] == "城关镇中心"

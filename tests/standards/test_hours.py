@@ -26,10 +26,52 @@ def test_weekday_schedule_with_a_lunch_break():
 
 
 def test_saturday_rule_and_evening_sessions():
-    s = parse("Mo-Fr 08:30-12:00,14:30-18:00; We 19:00-21:00; Sa 09:00-12:00")
+    s = parse("Mo-Fr 08:30-12:00,14:30-18:00, We 19:00-21:00; Sa 09:00-12:00")  # "," adds a rule
     assert s.weekend_open.tolist() == [True]
     assert s.weekly_hours[0] == pytest.approx(35 + 2 + 3)
     assert s.evening_days(18 * 60 + 30).tolist() == [1]  # Wednesday evening only
+
+
+def test_later_rule_replaces_the_day_osm_semantics():
+    """OSM: a later rule for a day replaces the earlier ones; intervals of a day are a union."""
+    s = parse(
+        "Mo-Su 09:00-21:00; Sa 09:00-12:00",
+        "Mo-Fr 08:30-12:00,14:30-18:00; We 19:00-21:00",  # Wednesday is only the evening
+        "Mo-Fr 08:00-12:00,10:00-14:00",  # overlapping intervals count once
+        "每天 9:00-21:00；周六 9:00-12:00",
+        "周一至周日9:00-21:00，周六9:00-12:00",  # a full-width comma before new days: a new rule
+    )
+    assert s.weekly_hours.tolist() == pytest.approx([75, 30, 30, 75, 75])
+    assert s.latest_end[1].tolist() == [18 * 60, 18 * 60, 21 * 60, 18 * 60, 18 * 60, 0, 0]
+    assert s.osm[0] == "Mo-Fr,Su 09:00-21:00; Sa 09:00-12:00"  # as the library normalises it
+
+
+@pytest.mark.parametrize(
+    ("text", "osm", "hours"),
+    [
+        ("周一至周五上午8:30-12:00，下午2:30-5:30", "Mo-Fr 08:30-12:00,14:30-17:30", 32.5),
+        ("工作日 8点半-17点半；周末及节假日休息", "Mo-Fr 08:30-17:30; Sa-Su,PH off", 45),
+        ("周一、周三、周五 8:30-17:30", "Mo,We,Fr 08:30-17:30", 27),
+        ("开放时间：周一至周五 9:00-17:00 周六 9:00-12:00", "Mo-Fr 09:00-17:00; Sa 09:00-12:00", 43),
+        ("周末及节假日 9:00-12:00", "Sa-Su,PH 09:00-12:00", 6),
+        ("周一至周五 9点-17点，晚上7点-9点", "Mo-Fr 09:00-17:00,19:00-21:00", 50),
+        ("每天24小时", "Mo-Su 00:00-24:00", 168),
+        ("周一闭馆；周二至周日 9:00-17:00", "Mo off; Tu-Su 09:00-17:00", 48),
+    ],
+)
+def test_chinese_forms_translate_to_osm(text, osm, hours):
+    from servicegrid.standards.hours import to_osm_syntax
+
+    assert to_osm_syntax(pd.Series([text])).tolist() == [osm]
+    s = parse(text)
+    assert s.readable.tolist() == [True]
+    assert s.weekly_hours[0] == pytest.approx(hours)
+
+
+def test_public_holiday_rules_leave_an_ordinary_week_alone():
+    s = parse("节假日 9:00-12:00", "Mo-Fr 09:00-17:00; PH off")
+    assert s.readable.tolist() == [True, True]
+    assert s.weekly_hours.tolist() == pytest.approx([0, 40])
 
 
 @pytest.mark.parametrize(

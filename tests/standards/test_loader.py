@@ -341,3 +341,55 @@ def test_path_into_an_item_check(tmp_path):
     )
     with pytest.raises(StandardsError, match=r"items\.staff\.check\.minimum\.value \(county\.yaml, line 7\)"):
         load_preset(child(tmp_path, body))
+
+
+# Hostile presets (issue 10, item 19): refused fast, with the field named
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_expands(tmp_path):
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]  # 10^9 values
+    path = child(tmp_path, "\n".join(levels) + "\n")
+    with pytest.raises(StandardsError, match=r"county\.yaml: the YAML expands to 1,234,567,917 values"):
+        load_preset(path)
+    many = child(tmp_path, "x: &x 1\nys: [" + ", ".join(["*x"] * 150) + "]\n", name="many.yaml")
+    with pytest.raises(StandardsError, match=r"many\.yaml: more than 100 YAML aliases"):
+        load_preset(many)
+
+
+def test_recursive_alias_and_oversized_files_are_refused(tmp_path):
+    path = child(tmp_path, "loop: &loop [*loop]\n")
+    with pytest.raises(StandardsError, match="a YAML alias refers to the value it is inside"):
+        load_preset(path)
+    big = child(tmp_path, "# " + "x" * 1_100_000 + "\n", name="big.yaml")
+    with pytest.raises(StandardsError, match=r"big\.yaml: 1,100,\d+ bytes is too large for a preset"):
+        load_preset(big)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (
+            "area_min_m2:\n      compliant: {value: .inf, source: default}",
+            "area_min_m2.compliant.value",
+            "finite number",
+        ),
+        (
+            "area_min_m2:\n      compliant: {value: 250000, source: default}",
+            "area_min_m2.compliant",
+            "at most 100,000 m²",
+        ),
+        ("walk_radius_m: {value: 0, source: default}", "walk_radius_m", "reaches nobody"),
+        (
+            "walk_radius_m: {value: -300, source: default}",
+            "walk_radius_m.value",
+            "greater than or equal to 0",
+        ),
+    ],
+)
+def test_impossible_thresholds_are_refused_with_the_field_named(tmp_path, body, field, message):
+    path = child(tmp_path, f"tiers:\n  village_center:\n    {body}\n")
+    with pytest.raises(StandardsError) as info:
+        load_preset(path)
+    assert f"tiers.village_center.{field}" in str(info.value)
+    assert message in str(info.value)

@@ -14,13 +14,14 @@ from os import PathLike
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 from pyproj import CRS
 
 from ...errors import InputError
 from ..chinacoords import CoordSystem, check_coord_system
-from ..conform import conform
+from ..conform import conform, rename_aliases
 from ..encoding import sibling
-from ..schema import layer_spec
+from ..schema import LayerSpec, layer_spec
 from .coordinates import _parse_crs, _resolve_crs, _to_wgs84
 from .geometry import _check_geometry
 from .registers import _TABLE_SUFFIXES, _read_table
@@ -158,10 +159,58 @@ def read_source(
     frame = _resolve_crs(frame, target_crs, coords=coords, notes=notes, source=source, what=what)
     frame = _to_wgs84(frame, coords, notes)
     frame = _check_geometry(frame, spec, notes, source=source, skip_other_kinds=suffix in (".kml", ".kmz"))
-    out = conform(frame.reset_index(drop=True), spec.name, source=source)
+    frame = _ensure_ids(frame.reset_index(drop=True), spec, notes, source=source)
+    out = conform(frame, spec.name, source=source, notes=notes)
     for note in notes:
         logger.info("%s: %s", source, note)
     return ReadResult(out, tuple(notes), source, spec.name)
+
+
+#: Layers no other layer refers to by id: ids generated from the row order cannot break a reference.
+ROW_ID_LAYERS = ("settlements", "microgrids", "gates", "roads")
+
+
+def _ensure_ids(
+    frame: gpd.GeoDataFrame, spec: LayerSpec, notes: list[str], *, source: str
+) -> gpd.GeoDataFrame:
+    """``frame`` with an id column, or an error when ids cannot be generated safely.
+
+    Generated ids are safe when nothing can come to depend on one and then see it point to
+    another feature after the next import: row numbers for the layers no other layer refers to
+    (:data:`ROW_ID_LAYERS`); for every other layer — the parents other layers refer to by id, and
+    the facilities and candidates users name in plans and audits — only the names, when every row
+    has a distinct one (a name stays with its feature whatever the row order).
+    """
+    renamed = rename_aliases(frame, spec)
+    if "id" in renamed.columns and renamed["id"].astype("string").str.strip().fillna("").ne("").any():
+        return frame
+    headers = ", ".join((spec.column("id").name, *spec.column("id").aliases[:4]))
+    if spec.name in ROW_ID_LAYERS:
+        prefix = spec.name[:1].upper()
+        notes.append(
+            f"no id column ({headers}): ids {prefix}1…{prefix}{len(frame)} generated from the row order "
+            f"(safe: no other layer refers to {spec.name} by id)"
+        )
+        return frame
+    names = renamed["name"].astype("string").str.strip().replace("", pd.NA) if "name" in renamed else None
+    if names is not None and names.notna().all() and names.is_unique:
+        notes.append(
+            f"no id column ({headers}): each feature's name is its id (the names are distinct; "
+            "add an id column to keep ids when a name changes)"
+        )
+        return frame.assign(id=names.to_numpy())
+    if names is None:
+        why = "and no name column to take them from"
+    elif names.isna().any():
+        why = f"and {int(names.isna().sum())} row(s) have no name to take one from"
+    else:
+        twice = names[names.duplicated()].unique()[:3]
+        why = "and the names are not distinct (" + ", ".join(f"'{n}'" for n in twice) + " more than once)"
+    msg = (
+        f"the register has no id column ({headers}), {why}; ids made up from the row order could "
+        f"point to other {spec.name} after the next import: add an id column"
+    )
+    raise InputError(msg, source=source, layer=spec.name)
 
 
 def _unsupported(suffix: str) -> str:

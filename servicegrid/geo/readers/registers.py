@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -152,22 +153,80 @@ def _csv_grid(path: Path, notes: list[str], *, encoding: str | None) -> pd.DataF
 
 
 def _xlsx_grid(path: Path, notes: list[str], *, sheet: str | None) -> pd.DataFrame:
+    """The cells of one sheet (the one named, else the first visible one), with a note naming
+    the formula cells that carry no saved value (they read as blank)."""
+    from openpyxl import load_workbook
+
     source = path.name
     try:
-        book = pd.ExcelFile(path, engine="openpyxl")
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        book = load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
         msg = f"cannot be read as an .xlsx workbook; the file may be truncated, corrupt or of another format ({exc})"
         raise InputError(msg, source=source) from exc
-    with book:
-        sheets = [str(s) for s in book.sheet_names]
+    try:
+        sheets = [str(ws.title) for ws in book.worksheets]
+        visible = [str(ws.title) for ws in book.worksheets if ws.sheet_state == "visible"]
         if sheet is not None and sheet not in sheets:
             msg = f"no sheet '{sheet}'; the sheets are: {', '.join(sheets)}"
             raise InputError(msg, source=source)
-        chosen = sheet if sheet is not None else sheets[0]
-        if sheet is None and len(sheets) > 1:
-            notes.append(f"sheet '{chosen}' read (the workbook also has: {', '.join(sheets[1:])})")
-        grid = pd.read_excel(book, sheet_name=chosen, header=None)
-    return grid.apply(_strip_blank)
+        if sheet is None and not visible:
+            msg = f"every sheet is hidden ({', '.join(sheets)}); name one with --source-layer"
+            raise InputError(msg, source=source)
+        chosen = sheet if sheet is not None else visible[0]
+        if sheet is None:
+            hidden = sheets[: sheets.index(chosen)]
+            others = [s for s in sheets if s != chosen and s not in hidden]
+            if hidden:
+                notes.append(
+                    f"hidden sheet(s) {', '.join(repr(h) for h in hidden)} skipped; sheet '{chosen}' read "
+                    "(name another with --source-layer)"
+                )
+            elif others:
+                notes.append(f"sheet '{chosen}' read (the workbook also has: {', '.join(others)})")
+        values = _sheet_rows(book[chosen], values_only=True)
+    finally:
+        book.close()
+    grid = pd.DataFrame(values, dtype=object) if values else pd.DataFrame(dtype=object)
+    grid = grid.dropna(axis=1, how="all")
+    grid.columns = range(grid.shape[1])
+    _note_uncomputed_formulas(path, chosen, values, notes)
+    return grid.infer_objects().apply(_strip_blank)
+
+
+def _sheet_rows(ws: object, *, values_only: bool) -> list[tuple]:
+    """Every row of a read-only sheet from A1, its recorded dimensions ignored (some programs write
+    wrong ones)."""
+    ws.reset_dimensions()  # type: ignore[attr-defined]
+    rows = list(ws.iter_rows(min_row=1, min_col=1, values_only=values_only))  # type: ignore[attr-defined]
+    while rows and all((c if values_only else c.value) is None for c in rows[-1]):
+        rows.pop()
+    return rows
+
+
+def _note_uncomputed_formulas(path: Path, sheet: str, values: list[tuple], notes: list[str]) -> None:
+    """A note naming the formula cells whose value the workbook does not hold."""
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    book = load_workbook(path, read_only=True, data_only=False, keep_links=False)
+    try:
+        cells = _sheet_rows(book[sheet], values_only=False)
+    finally:
+        book.close()
+    missing = [
+        f"{get_column_letter(j + 1)}{i + 1}"
+        for i, row in enumerate(cells)
+        for j, cell in enumerate(row)
+        if getattr(cell, "data_type", None) == "f"
+        and (i >= len(values) or j >= len(values[i]) or values[i][j] is None)
+    ]
+    if missing:
+        shown = ", ".join(missing[:12]) + (f" … ({len(missing)} cells)" if len(missing) > 12 else "")
+        notes.append(
+            f"warning: sheet '{sheet}': cell(s) {shown} hold formulas without a saved value (the "
+            "workbook was written by a program that does not compute them) and are read as blank; "
+            "open and save the workbook in Excel/WPS, then import it again"
+        )
 
 
 def _strip_blank(column: pd.Series) -> pd.Series:
@@ -184,6 +243,7 @@ def _strip_blank(column: pd.Series) -> pd.Series:
 
 
 def _norm_header(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
     text = re.sub(r"[（(][^（()）]*[)）]", "", text)
     return re.sub(r"[\s_\-:：°]", "", text).casefold()
 
@@ -350,7 +410,7 @@ def _point_geometry(
 
 
 def _wkt_geometry(values: pd.Series, *, source: str, layer: str, field: str) -> np.ndarray:
-    text = values.astype("string").str.strip().str.replace(_SRID_PREFIX, "", regex=True)
+    text = values.astype("string").str.normalize("NFKC").str.strip().str.replace(_SRID_PREFIX, "", regex=True)
     blank = (text.isna() | (text == "")).to_numpy(dtype=bool)
     if blank.any():
         rows = np.flatnonzero(blank)

@@ -26,6 +26,7 @@ from ..encoding import (
     detect_dbf_encoding,
     detect_text_encoding,
     normalize_codec,
+    sibling,
 )
 
 _VECTOR_SUFFIXES = {
@@ -128,6 +129,12 @@ def _read_vector(
     kind = _VECTOR_SUFFIXES[suffix]
     source = path.name
     if suffix == ".shp":
+        if sibling(path, ".dbf") is None:
+            msg = (
+                f"the shapefile has no {path.stem}.dbf beside it: without its attribute table the "
+                "features have no ids, names or households; copy the .dbf (and .prj, .cpg) next to the .shp"
+            )
+            raise InputError(msg, source=source)
         guess: EncodingGuess | None = detect_dbf_encoding(path, encoding=encoding)
         if guess is not None and guess.reason:
             notes.append(guess.reason)

@@ -95,3 +95,11 @@ def test_settlements_take_points_and_polygons_together(tmp_path):
     result = read_source(path, "自然村")
     assert result.layer == "settlements"
     assert result.frame.geometry.geom_type.tolist() == ["Polygon", "Point"]
+
+
+def test_compound_register_of_points_is_accepted(tmp_path):
+    """The usual 小区 list: names, households and one coordinate each (issue 10, item 9)."""
+    text = "小区名称,户数,经度,纬度\n幸福小区,400,116.351,39.991\n和平小区,300,116.362,39.982\n"
+    result = read_source(write_csv(tmp_path, text, name="小区.csv"), "compounds")
+    assert result.frame.geometry.geom_type.tolist() == ["Point", "Point"]
+    assert result.frame["households"].tolist() == [400, 300]

@@ -165,3 +165,99 @@ def test_corrupt_xlsx(tmp_path):
     path.write_bytes(b"PK\x03\x04 not really a workbook")
     with pytest.raises(InputError, match=r"^broken\.xlsx: cannot be read as an \.xlsx workbook"):
         read_source(path, "facilities")
+
+
+# Registers as offices write them (issue 10, item 11)
+
+
+def test_fullwidth_digits_in_every_column_kind(tmp_path):
+    text = (
+        "编号,名称,层级,所属村,面积,坐班人数,经度,纬度\n"
+        "Ｆ１,甲站,village_center,Ｖ１,８００平方米,３人,１１６.３５,３９.９０\n"
+        "F2,乙站,village_center,V2,1，200,２,116.36,39.91\n"
+    )
+    result = read_source(write_csv(tmp_path, text), "facilities")
+    frame = result.frame
+    assert frame["id"].tolist() == ["F1", "F2"]
+    assert frame["village_id"].tolist() == ["V1", "V2"]
+    assert frame["floor_area_m2"].tolist() == [800.0, 1200.0]
+    assert frame["staff"].tolist() == [3, 2]
+    np.testing.assert_allclose(xy(result), [[116.35, 39.90], [116.36, 39.91]])
+    wkt = 'name,households,wkt\n甲,６００户,"ＰＯＩＮＴ (１１６.３ ３９.９)"\n'
+    settlements = read_source(write_csv(tmp_path, wkt, name="s.csv"), "settlements")
+    assert settlements.frame["households"].tolist() == [600]
+    np.testing.assert_allclose(xy(settlements), [[116.3, 39.9]])
+
+
+def test_a_fractional_household_count_is_an_error_on_import(tmp_path):
+    text = "名称,户数,经度,纬度\n幸福小区,12.5,116.35,39.9\n和平小区,３００,116.36,39.9\n"
+    with pytest.raises(InputError) as info:
+        read_source(write_csv(tmp_path, text), "compounds")
+    assert str(info.value) == (
+        "register.csv, layer 'compounds', row 1, field '户数' (households): 12.5 is not a whole number "
+        "of households (1 such value(s) in this column)"
+    )
+
+
+def test_two_columns_that_both_mean_households_are_an_error_naming_both(tmp_path):
+    text = "名称,户数,总户数,经度,纬度\n幸福小区,300,320,116.35,39.9\n"
+    with pytest.raises(InputError) as info:
+        read_source(write_csv(tmp_path, text), "compounds")
+    assert str(info.value) == (
+        "register.csv, layer 'compounds': columns '户数' and '总户数' both mean households; keep one of "
+        "them (delete or rename the others)"
+    )
+    # a row number beside the code (序号 and 编号) is no conflict worth refusing: 编号 is the id
+    text = "序号,编号,名称,经度,纬度\n1,XQ-01,幸福小区,116.35,39.9\n"
+    assert read_source(write_csv(tmp_path, text), "compounds").frame["id"].tolist() == ["XQ-01"]
+
+
+def test_headers_with_units_in_brackets_are_recognised(tmp_path):
+    text = "小区名称,户数(户),人口（人）,经度,纬度\n幸福小区,300,900,116.35,39.9\n"
+    compounds = read_source(write_csv(tmp_path, text), "compounds").frame
+    assert compounds[["name", "households", "population"]].values.tolist() == [["幸福小区", 300, 900]]
+    text = "名称,层级,面积(㎡),服务大厅面积（平方米）,经度,纬度\n甲站,village_center,300,80,116.35,39.9\n"
+    facilities = read_source(write_csv(tmp_path, text, name="f.csv"), "facilities").frame
+    assert facilities[["floor_area_m2", "hall_area_m2"]].values.tolist() == [[300.0, 80.0]]
+
+
+def _workbook(path, sheets):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows, state in sheets:
+        ws = book.create_sheet(title)
+        ws.sheet_state = state
+        for row in rows:
+            ws.append(row)
+    book.save(path)
+    return path
+
+
+def test_formula_cells_without_a_saved_value_are_a_warning_naming_the_cells(tmp_path):
+    rows = [
+        ["名称", "户数", "人口", "经度", "纬度"],
+        ["幸福小区", "=100+200", 900, 116.35, 39.9],  # openpyxl writes formulas without their values
+        ["和平小区", 250, "=B3*3", 116.36, 39.9],
+    ]
+    path = _workbook(tmp_path / "小区.xlsx", [("小区", rows, "visible")])
+    result = read_source(path, "compounds")
+    note = next(n for n in result.notes if "formulas" in n)
+    assert "cell(s) B2, C3 hold formulas without a saved value" in note
+    assert "open and save the workbook in Excel/WPS" in note
+    assert result.frame["households"].tolist()[1] == 250
+    assert pd.isna(result.frame["households"].iloc[0])
+
+
+def test_a_hidden_first_sheet_is_skipped_for_the_first_visible_one(tmp_path):
+    old = [["名称", "经度", "纬度"], ["旧站", 110.0, 30.0]]
+    new = [["名称", "层级", "经度", "纬度"], ["甲站", "village_center", 116.35, 39.9]]
+    path = _workbook(tmp_path / "台账.xlsx", [("旧表", old, "hidden"), ("阵地", new, "visible")])
+    result = read_source(path, "facilities")
+    assert result.frame["name"].tolist() == ["甲站"]
+    assert (
+        "hidden sheet(s) '旧表' skipped; sheet '阵地' read (name another with --source-layer)" in result.notes
+    )
+    named = read_source(path, "facilities", source_layer="旧表")  # a hidden sheet named is read
+    assert named.frame["name"].tolist() == ["旧站"]

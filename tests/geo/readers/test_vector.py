@@ -57,9 +57,18 @@ def test_shapefile_with_given_encoding(tmp_path):
         read_source(shp, "villages", encoding="gbk")
 
 
-def test_real_beijing_townships_shapefile():
+def test_real_beijing_townships_shapefile(tmp_path):
     path = shared_path("cn-beijing-townships-polygons", "beijing.shp")
-    result = read_source(path, "townships")
+    # no id column, and one township name used twice: ids cannot be made up safely (item 12)
+    with pytest.raises(
+        InputError, match=r"no id column .*the names are not distinct \('八里庄街道' more than once\)"
+    ):
+        read_source(path, "townships")
+    raw = pyogrio.read_dataframe(path)
+    raw.insert(0, "编号", [f"T{i:03d}" for i in range(len(raw))])
+    copy = tmp_path / "beijing.shp"
+    pyogrio.write_dataframe(raw, copy, encoding="UTF-8")
+    result = read_source(copy, "townships")
     frame = result.frame
     assert len(frame) == 331
     assert frame.crs.to_epsg() == 4326
@@ -164,3 +173,34 @@ def test_kmz_round_trip(tmp_path):
     assert result.frame["id"].tolist() == ["V1", "V2", "V3"]
     for got, want in zip(result.frame.geometry, frame.geometry, strict=True):
         shapely.testing.assert_geometries_equal(got, want, tolerance=1e-9, normalize=True)
+
+
+def test_shapefile_without_its_dbf_is_refused(tmp_path):
+    """Without the .dbf the ids were invented and the names lost (issue 10, item 12)."""
+    shp = write_shapefile(tmp_path, village_frame(TOWN_NAMES), "UTF-8")
+    shp.with_suffix(".dbf").unlink()
+    with pytest.raises(InputError) as info:
+        read_source(shp, "villages")
+    assert str(info.value).startswith("villages.shp: the shapefile has no villages.dbf beside it")
+
+
+def test_register_without_ids_gets_them_only_where_safe(tmp_path):
+    """Row ids for layers nothing refers to, distinct names for the others, else an error."""
+    frame = village_frame(TOWN_NAMES).drop(columns="编号")
+    path = tmp_path / "v.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    villages = read_source(path, "villages")
+    assert villages.frame["id"].tolist() == TOWN_NAMES
+    assert any("each feature's name is its id" in n for n in villages.notes)
+    settlements = read_source(path, "settlements")
+    assert settlements.frame["id"].tolist() == ["S1", "S2", "S3"]
+    assert any(
+        "generated from the row order (safe: no other layer refers to settlements" in n
+        for n in settlements.notes
+    )
+    frame.assign(名称=["东升镇", "东升镇", "清河街道"]).to_file(path, driver="GeoJSON")
+    with pytest.raises(InputError, match=r"the names are not distinct \('东升镇' more than once\)"):
+        read_source(path, "villages")
+    frame.drop(columns="名称").to_file(path, driver="GeoJSON")
+    with pytest.raises(InputError, match=r"no id column .*, and no name column to take them from"):
+        read_source(path, "compounds")
