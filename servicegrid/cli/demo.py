@@ -25,13 +25,14 @@ def demo(
 ) -> None:
     """Generate the synthetic demo county (示范县) and run every stage on it, offline.
 
-    The county is clearly labelled synthetic. Stages: validate, audit, walking coverage and a plan
-    for compound stations.
+    The county is clearly labelled synthetic. Stages: validate, audit, walking coverage, a plan
+    for compound stations, and the maps (county and townships, in maps/).
     """
+    from ..maps import write_demo_maps
     from ..pipeline import run_demo
 
     with progress_bar("demo") as draw:
-        run = run_demo(out, seed=seed, lang=lang, progress=draw)
+        run = run_demo(out, seed=seed, lang=lang, progress=draw, maps=write_demo_maps)
     console.print(_workspace_table(run, lang))
     found = run.project.findings
     errors = int((found["severity"] == "error").sum())
@@ -45,6 +46,15 @@ def demo(
     print_plan(run.plan, run.project.preset, lang)
     console.print(f"wrote {len(run.written)} files into {out}:", markup=False)
     say(f"  {path}" for path in run.written if path.parent in (out, out / "audit"))
+    maps = [path for path in run.maps if path.suffix == ".html"]
+    console.print(f"maps ({len(maps)}, open in a browser, offline):", markup=False)
+    say(f"  {path}" for path in maps)
+    console.print(
+        f"serve it: servicegrid serve {run.files.workspace} --network {run.files.network} "
+        "(then http://127.0.0.1:8000/docs)",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _workspace_table(run: DemoRun, lang: Lang) -> Table:

@@ -1,0 +1,243 @@
+"""Compact map data: geometry as delta-coded integers, properties as tables, JSON fit for a script.
+
+A map's size is its coordinates. Each geometry source (a layer of polygons, lines or points) is
+written once, however many map layers draw it (the village boundaries and the village coverage
+choropleth share one):
+
+- polygons and lines: every vertex rounded to 6 decimals of a degree (0.1 m) and written as the
+  integer step from the vertex before it, one running chain through the whole source (so a
+  ring's first vertex is a small step from the last ring too); rings are written open (Leaflet
+  closes them). ``[[[x0,y0,dx1,dy1,…],[hole…]],[second polygon…]]`` per feature;
+- points: ``[lat, lon]`` with at most 6 decimals, as written;
+- properties: one row of values per feature, the column names once per layer, only those a
+  tooltip or popup shows; Chinese written as UTF-8.
+
+:func:`simplify_to_budget` simplifies polygons (topology kept across a layer) and lines in the
+workspace's metric CRS, a few metres at a time, until the map is within its vertex budget.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from ..geo.crs import STORAGE_CRS
+
+__all__ = [
+    "DECIMALS",
+    "Encoded",
+    "dumps",
+    "encode_geometry",
+    "simplify_to_budget",
+    "table_rows",
+    "vertex_count",
+]
+
+DECIMALS = 6
+SCALE = 10.0**DECIMALS
+SIMPLIFY_STEPS_M = (1.0, 2.0, 5.0, 10.0, 20.0)
+Transform = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One geometry source written as JSON: its kind, its features and vertices."""
+
+    kind: str  # "polygon", "line" or "point"
+    json: str
+    features: int
+    vertices: int
+
+
+def vertex_count(geometries: Iterable[object] | np.ndarray) -> int:
+    """Vertices of ``geometries`` as they are written (closing vertices not counted)."""
+    geoms = np.asarray(geometries, dtype=object)
+    if len(geoms) == 0:
+        return 0
+    total = int(shapely.get_num_coordinates(geoms).sum())
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    if polygonal.any():
+        total -= int(_ring_count(geoms[polygonal]))
+    return total
+
+
+def _ring_count(geoms: np.ndarray) -> int:
+    parts = shapely.get_parts(geoms)
+    return int(len(parts) + shapely.get_num_interior_rings(parts).sum())
+
+
+def encode_geometry(geometries: np.ndarray, *, transform: Transform | None = None) -> Encoded:
+    """The JSON of a geometry source (all polygons, all lines or all points).
+
+    ``transform`` maps longitude and latitude arrays to those written (WGS-84 to GCJ-02 for an
+    Amap basemap); the default writes them as they are.
+
+    Examples
+    --------
+    >>> square = shapely.box(113.0, 37.0, 113.000002, 37.000001)
+    >>> encode_geometry(np.array([square])).json
+    '[[[[113000002,37000000,0,1,-2,0,0,-1]]]]'
+    >>> encode_geometry(np.array([shapely.Point(113.1234567, 37.5)])).json
+    '[[37.5,113.123457]]'
+    """
+    geoms = np.asarray(geometries, dtype=object)
+    if len(geoms) == 0:
+        return Encoded("point", "[]", 0, 0)
+    types = set(shapely.get_type_id(geoms).tolist())
+    if types <= {0, 4}:
+        return _points(geoms, transform)
+    if types <= {1, 5}:
+        return _chains(geoms, transform, kind="line")
+    if types <= {3, 6}:
+        return _chains(geoms, transform, kind="polygon")
+    msg = f"a geometry source mixes points, lines and polygons (type ids {sorted(types)})"
+    raise ValueError(msg)
+
+
+def _points(geoms: np.ndarray, transform: Transform | None) -> Encoded:
+    xy = shapely.get_coordinates(shapely.point_on_surface(geoms))
+    lon, lat = xy[:, 0], xy[:, 1]
+    if transform is not None:
+        lon, lat = transform(lon, lat)
+    pairs = np.column_stack([np.round(lat, DECIMALS), np.round(lon, DECIMALS)])
+    return Encoded("point", dumps(pairs.tolist()), len(geoms), len(geoms))
+
+
+def _chains(geoms: np.ndarray, transform: Transform | None, *, kind: str) -> Encoded:
+    _, coords, offsets = shapely.to_ragged_array(geoms)
+    offsets = [np.asarray(o) for o in offsets]
+    one_each = np.arange(len(geoms) + 1)  # single parts: one polygon or line per feature
+    polygon_ends: np.ndarray | None = None
+    if kind == "polygon":
+        ring_ends, polygon_ends, feature_ends = offsets if len(offsets) == 3 else (*offsets, one_each)
+    else:
+        ring_ends, feature_ends = offsets if len(offsets) == 2 else (offsets[0], one_each)
+    lon, lat = coords[:, 0], coords[:, 1]
+    if transform is not None:
+        lon, lat = transform(lon, lat)
+    q = np.column_stack([np.rint(lon * SCALE), np.rint(lat * SCALE)]).astype(np.int64)
+    starts, stops = ring_ends[:-1], ring_ends[1:]
+    keep = np.ones(len(q), dtype=bool)
+    if kind == "polygon":
+        keep[stops[stops > starts] - 1] = False  # rings are written open
+    index = np.cumsum(keep) - 1  # position of each kept vertex
+    kept = q[keep]
+    steps = kept.copy()
+    steps[1:] -= kept[:-1]
+    text = steps.astype(str)
+    ring_text = [
+        "[" + ",".join(text[a:b].ravel()) + "]"
+        for a, b in zip(index[starts], index[stops - 1] + 1, strict=True)
+    ]
+    if kind == "polygon":
+        polygon_text = ["[" + ",".join(ring_text[a:b]) + "]" for a, b in itertools.pairwise(polygon_ends)]
+        parts = polygon_text
+    else:
+        parts = ring_text
+    features = ["[" + ",".join(parts[a:b]) + "]" for a, b in itertools.pairwise(feature_ends)]
+    return Encoded(kind, "[" + ",".join(features) + "]", len(geoms), int(keep.sum()))
+
+
+def simplify_to_budget(
+    sources: Mapping[str, gpd.GeoSeries],
+    *,
+    budget: int,
+    metric_crs: CRS,
+    coverages: Iterable[str] = (),
+    always: Mapping[str, float] | None = None,
+) -> tuple[dict[str, gpd.GeoSeries], str | None]:
+    """``sources`` (WGS-84) simplified until their vertices are within ``budget``.
+
+    Sources named in ``always`` are simplified by the given tolerance (metres) in any case. When
+    the total is still over the budget, every polygon and line source is simplified by 1, 2, 5,
+    10 and then 20 m until it fits: those named in ``coverages`` (polygons that tile, such as
+    villages or grids) with :func:`shapely.coverage_simplify`, which keeps shared edges shared,
+    the others each with topology kept. Returns the sources and a note saying what was done, or
+    ``None`` when nothing beyond ``always`` was needed.
+    """
+    always = dict(always or {})
+    coverage_names = set(coverages)
+    metric = {name: geoms.to_crs(metric_crs) for name, geoms in sources.items() if _has_shape(geoms)}
+    out = dict(sources)
+    for name, tolerance in always.items():
+        if name in metric:
+            metric[name] = _simplified(metric[name], tolerance, coverage=name in coverage_names)
+            out[name] = metric[name].to_crs(STORAGE_CRS)
+    before = sum(vertex_count(geoms.to_numpy()) for geoms in out.values())
+    if before <= budget:
+        return out, None
+    total = before
+    for tolerance in SIMPLIFY_STEPS_M:
+        trial = {
+            name: _simplified(geoms, max(tolerance, always.get(name, 0.0)), coverage=name in coverage_names)
+            for name, geoms in metric.items()
+        }
+        candidate = {**out, **{name: geoms.to_crs(STORAGE_CRS) for name, geoms in trial.items()}}
+        total = sum(vertex_count(geoms.to_numpy()) for geoms in candidate.values())
+        out = candidate
+        if total <= budget:
+            break
+    note = (
+        f"{before:,} vertices are over the budget of {budget:,}: polygons and lines simplified by "
+        f"{tolerance:g} m (shared boundaries kept shared) to {total:,} vertices"
+    )
+    if total > budget:
+        note += f", still over the budget at the largest step ({SIMPLIFY_STEPS_M[-1]:g} m)"
+    return out, note
+
+
+def _has_shape(geoms: gpd.GeoSeries) -> bool:
+    return bool(len(geoms)) and bool(np.isin(shapely.get_type_id(geoms.to_numpy()), (1, 3, 5, 6)).any())
+
+
+def _simplified(geoms: gpd.GeoSeries, tolerance: float, *, coverage: bool) -> gpd.GeoSeries:
+    values = geoms.to_numpy()
+    if coverage:
+        simple = shapely.coverage_simplify(values, tolerance)
+    else:
+        simple = shapely.simplify(values, tolerance, preserve_topology=True)
+    simple = np.where(shapely.is_empty(simple), values, simple)  # a sliver never disappears
+    return gpd.GeoSeries(simple, index=geoms.index, crs=geoms.crs)
+
+
+def table_rows(frame: pd.DataFrame, columns: Iterable[str]) -> list[list[object]]:
+    """The values of ``columns`` row by row, JSON-ready: missing values are ``None``, whole
+    floats integers, other floats as they are (round them before)."""
+    out = []
+    for column in columns:
+        values = frame[column] if column in frame.columns else pd.Series(pd.NA, index=frame.index)
+        out.append(_json_values(values))
+    return [list(row) for row in zip(*out, strict=True)] if out else [[] for _ in range(len(frame))]
+
+
+def _json_values(values: pd.Series) -> list[object]:
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return [None if pd.isna(v) else bool(v) for v in values.astype(object)]
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        numbers = values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        whole = np.isfinite(numbers) & (numbers == np.round(numbers))
+        return [
+            None if not math.isfinite(v) else (int(v) if w else float(v))
+            for v, w in zip(numbers.tolist(), whole.tolist(), strict=True)
+        ]
+    return [None if pd.isna(v) else str(v) for v in values.astype(object)]
+
+
+def dumps(value: object) -> str:
+    """Compact JSON with Chinese as UTF-8, safe inside a ``<script>`` element.
+
+    Examples
+    --------
+    >>> dumps({"name": "城关街道", "html": "</script>"})
+    '{"name":"城关街道","html":"<\\\\/script>"}'
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
