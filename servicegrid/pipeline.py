@@ -233,12 +233,14 @@ def fix_workspace(project: Project) -> list[str]:
     return sorted(written)
 
 
-def audit_workspace(project: Project, *, lang: Lang = "zh") -> AuditResult:
-    """Grade every facility against its tier's standard, the 1+1+2+N positions and the grids."""
+def audit_workspace(project: Project, *, lang: Lang = "zh", summarize: bool = True) -> AuditResult:
+    """Grade every facility against its tier's standard, the 1+1+2+N positions and the grids
+    (``summarize=False``: the graded facilities alone, see
+    :func:`servicegrid.standards.audit.audit_layers`)."""
     from .standards.audit import audit_layers
 
     require_valid(project)
-    result = audit_layers(project.workspace, preset=project.preset, lang=lang)
+    result = audit_layers(project.workspace, preset=project.preset, lang=lang, summarize=summarize)
     note = status_breakdown(_status(project), include_planned=False)
     return _with_notes(result, "messages", (f"audit: {note}",))
 

@@ -62,6 +62,10 @@ class AreaIndex:
         m = len(points)
         at = {}
         for name, tree in self.trees.items():
+            if m == 1:  # a single request: a scalar query, without the pairs' bookkeeping
+                hit = tree.query(points[0], predicate="within")
+                at[name] = np.array([hit[0] if hit.size else -1], dtype=np.int64)
+                continue
             found = np.full(m, -1, dtype=np.int64)
             p_idx, g_idx = tree.query(points, predicate="within")
             if p_idx.size:

@@ -142,6 +142,21 @@ def changed_ids(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> list[str]:
     return [*differ[differ].index.tolist(), *new]
 
 
+# The parents a changed facility is checked against: those within this many degrees (about 2 km,
+# far more than any containment or "N m outside" check looks) of it. Conforming and validating
+# the county's every village and compound again on each update cost most of its time.
+_NEAR_DEG = 0.02
+
+
+def _near(parents: gpd.GeoDataFrame, rows: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The rows of ``parents`` near the changed ``rows`` (all of them when a row has no position)."""
+    points = rows.geometry.to_numpy()
+    if len(points) == 0 or (shapely.is_missing(points) | shapely.is_empty(points)).any():
+        return parents
+    _, hit = parents.sindex.query(points, predicate="dwithin", distance=_NEAR_DEG)
+    return parents.iloc[np.unique(hit)]
+
+
 def apply_changes(
     state: State,
     stored: gpd.GeoDataFrame,
@@ -161,7 +176,7 @@ def apply_changes(
     project = state.project
     rows = stored[stored["id"].astype("string").isin(ids).fillna(False).to_numpy()].reset_index(drop=True)
     parents = {
-        n: project.workspace.layers[n]
+        n: _near(project.workspace.layers[n], rows)
         for n in ("villages", "townships", "compounds")
         if n in project.workspace
     }
@@ -185,7 +200,7 @@ def apply_changes(
             ],
         )
     slim = replace(slim, findings=found.reset_index(drop=True))
-    audit = audit_workspace(slim, lang=lang)  # type: ignore[arg-type]
+    audit = audit_workspace(slim, lang=lang, summarize=False)  # type: ignore[arg-type]
     conformed = slim.workspace.layer("facilities")
 
     table = state.facilities

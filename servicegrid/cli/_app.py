@@ -109,7 +109,14 @@ def findings_table(findings: pd.DataFrame, *, limit: int = 200, title: str | Non
 
 
 def opened(project: Project, *, to: Console | None = None) -> None:
-    """What opening a workspace found that a stage goes on past: filled ids and warnings, once."""
+    """What opening a workspace found that a stage goes on past: filled ids and warnings, once.
+
+    A workspace with errors is refused here, before any network is loaded: the findings table
+    (warnings included) is printed once, by the error handler.
+    """
+    from ..pipeline import require_valid
+
+    require_valid(project)
     say(project.notes, to=to)
     if len(project.warnings):
         (to or console).print(findings_table(project.warnings, title="Warnings (警告)"))

@@ -8,10 +8,12 @@ stages; warnings and notes do not.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -71,16 +73,33 @@ def findings(
 
 def no_findings() -> pd.DataFrame:
     """An empty findings frame."""
+    return _empty().copy()
+
+
+@functools.cache
+def _empty() -> pd.DataFrame:
+    # Built once: constructing seven typed empty columns costs about a millisecond, and a
+    # workspace check asks for an empty frame hundreds of times.
     return pd.DataFrame({c: pd.Series(dtype="Int64" if c == "row" else "string") for c in FINDING_COLUMNS})
 
 
 def concat_findings(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
     """All ``parts`` in one frame, errors first, then by layer and row (stable otherwise)."""
     frames = [p for p in parts if len(p)]
-    out = pd.concat([no_findings(), *frames], ignore_index=True) if frames else no_findings()
-    order = out["severity"].map(_ORDER).fillna(3)
-    out = out.assign(_o=order).sort_values(["_o", "layer", "row"], kind="stable").drop(columns="_o")
-    return out.reset_index(drop=True)
+    if not frames:
+        return no_findings()
+    if any(list(p.columns) != FINDING_COLUMNS for p in frames):
+        frames = [_empty(), *frames]  # every column, in order, whatever a part lacks
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    severity = out["severity"].to_numpy(dtype=object, na_value=None)
+    rank = np.full(len(out), len(_ORDER))
+    for name, value in _ORDER.items():
+        rank[severity == name] = value
+    layer, _ = pd.factorize(out["layer"], sort=True)
+    layer = np.where(layer < 0, layer.max(initial=0) + 1, layer)  # blank layers last, as pandas sorts
+    row = out["row"].to_numpy(dtype=float, na_value=np.inf)
+    order = np.lexsort((row, layer, rank))  # lexsort is stable: ties keep their order
+    return out.take(order).reset_index(drop=True)
 
 
 def count_errors(found: pd.DataFrame) -> int:

@@ -216,7 +216,7 @@ def data_date(path: Path | None) -> str | None:
 
 
 def _audited(audit: AuditResult) -> gpd.GeoDataFrame:
-    return audit.summary.facilities
+    return audit.summarized().facilities
 
 
 def _coverage_frames(coverage: CoverageResult | str | Path) -> dict[str, pd.DataFrame]:

@@ -52,7 +52,7 @@ from .hours import parse_opening_hours
 from .loader import load_preset, resolve_preset_path
 from .models import GRADES, Lang, Preset
 from .records import VOCABULARIES, FacilityRecords, StandardsWarning, conform_facilities, parse_records
-from .summary import AuditSummary, summarize_audit
+from .summary import AuditSummary, place_facilities, summarize_audit
 
 __all__ = ["AuditResult", "audit_facilities", "audit_layers"]
 
@@ -655,15 +655,22 @@ class AuditResult:
     preset: Preset
     lang: Lang
     facilities: gpd.GeoDataFrame
-    summary: AuditSummary
+    summary: AuditSummary | None
     grids: GridAudit | None
     issues: pd.DataFrame
     messages: tuple[str, ...] = ()
     county_name: str = ""
 
+    def summarized(self) -> AuditSummary:
+        """The township and county summaries (refused for an audit made with ``summarize=False``)."""
+        if self.summary is None:
+            msg = "this audit was made with summarize=False: it has no township or county summaries"
+            raise ValueError(msg)
+        return self.summary
+
     def grades_by_tier(self) -> pd.DataFrame:
         """Existing facilities per tier and grade, with the total row (the county table)."""
-        return self.summary.county
+        return self.summarized().county
 
 
 def audit_layers(
@@ -671,6 +678,7 @@ def audit_layers(
     *,
     preset: Preset | str | None = None,
     lang: Lang = "zh",
+    summarize: bool = True,
 ) -> AuditResult:
     """Audit the facilities, position system and grids of a workspace.
 
@@ -683,6 +691,10 @@ def audit_layers(
         to the workspace file).
     lang
         'zh' or 'en'.
+    summarize
+        False: grade the facilities and place them in their townships, villages and compounds,
+        without the township and county counts, the position check or the grids (``summary``
+        and ``grids`` are None) — what a single changed facility needs.
 
     Returns
     -------
@@ -711,15 +723,20 @@ def audit_layers(
             name: workspace.layer(name) if name in workspace else None
             for name in ("townships", "villages", "compounds")
         }
-        summary = summarize_audit(
-            audit,
-            layer["townships"],
-            layer["villages"],
-            layer["compounds"],
-            preset=preset,
-            lang=lang,
-            county_name=workspace.settings.name,
-        )
+        if summarize:
+            summary: AuditSummary | None = summarize_audit(
+                audit,
+                layer["townships"],
+                layer["villages"],
+                layer["compounds"],
+                preset=preset,
+                lang=lang,
+                county_name=workspace.settings.name,
+            )
+            placed = summary.facilities
+        else:
+            summary = None
+            placed = place_facilities(audit, layer["townships"], layer["villages"], layer["compounds"])
         grids = (
             audit_grids(
                 workspace.layer("grids"),
@@ -728,7 +745,7 @@ def audit_layers(
                 preset,
                 lang=lang,
             )
-            if "grids" in workspace
+            if summarize and "grids" in workspace
             else None
         )
     messages = tuple(
@@ -739,7 +756,7 @@ def audit_layers(
     return AuditResult(
         preset=preset,
         lang=lang,
-        facilities=summary.facilities,
+        facilities=placed,
         summary=summary,
         grids=grids,
         issues=records.issues,

@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 
 def _csv(path: Path, result: AuditResult, lang: Lang) -> None:
-    facilities = to_storage(result.summary.facilities)
+    facilities = to_storage(result.summarized().facilities)
     frame = pd.DataFrame(facilities.drop(columns=facilities.geometry.name))
     points = facilities.geometry
     is_point = points.notna().to_numpy() & (points.geom_type == "Point").to_numpy()
@@ -52,15 +52,15 @@ def _csv(path: Path, result: AuditResult, lang: Lang) -> None:
 
 
 def _geojson(path: Path, result: AuditResult) -> None:
-    facilities = to_storage(result.summary.facilities)
+    facilities = to_storage(result.summarized().facilities)
     pyogrio.write_dataframe(facilities, path, driver="GeoJSON", layer_options={"RFC7946": "YES"})
 
 
 def _layers(result: AuditResult) -> dict[str, object]:
     layers = {
-        "audit_facilities": result.summary.facilities,
-        "audit_townships": result.summary.townships,
-        "audit_positions": result.summary.positions,
+        "audit_facilities": result.summarized().facilities,
+        "audit_townships": result.summarized().townships,
+        "audit_positions": result.summarized().positions,
     }
     if result.grids is not None:
         layers["audit_grids"] = result.grids.grids
@@ -104,9 +104,9 @@ def write_audit(
     try:
         towns_dir = stage / "townships"
         towns_dir.mkdir()
-        townships = result.summary.townships
+        townships = result.summarized().townships
         codes = townships["code"] if "code" in townships.columns else pd.Series(None, index=townships.index)
-        present = set(result.summary.facilities["township_id"])
+        present = set(result.summarized().facilities["township_id"])
         keep = ~((townships["township_id"] == UNASSIGNED) & ~townships["township_id"].isin(present))
         rows = townships[keep.to_numpy()]
         codes = codes[keep.to_numpy()]

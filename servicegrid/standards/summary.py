@@ -28,7 +28,7 @@ from ._common import (
 from .loader import load_preset
 from .models import GRADES, Lang, Preset
 
-__all__ = ["AuditSummary", "facility_status", "summarize_audit"]
+__all__ = ["AuditSummary", "facility_status", "place_facilities", "summarize_audit"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,12 +104,20 @@ def _fill_within(points: gpd.GeoDataFrame, column: str, units: gpd.GeoDataFrame 
     return current.fillna(found.reindex(current.index))
 
 
-def _attach_ids(
+def place_facilities(
     audit: gpd.GeoDataFrame,
     townships: gpd.GeoDataFrame | None,
     villages: gpd.GeoDataFrame | None,
     compounds: gpd.GeoDataFrame | None,
 ) -> gpd.GeoDataFrame:
+    """The audited facilities with their compound, village and township ids (blank ones found by
+    the polygon each lies in, or through its compound and village; no township: ``UNASSIGNED``)
+    and their status class: the per-facility table of :func:`summarize_audit`."""
+    townships, villages, compounds = (
+        with_string_ids(townships),
+        with_string_ids(villages),
+        with_string_ids(compounds),
+    )
     out = audit.copy()
     out["compound_id"] = _fill_within(out, "compound_id", compounds)
     village = _fill_within(out, "village_id", villages)
@@ -121,7 +129,7 @@ def _attach_ids(
     if villages is not None and "township_id" in villages.columns:
         via = out["village_id"].map(villages.set_index("id")["township_id"].astype("string"))
         township = township.fillna(via.astype("string"))
-    out["township_id"] = township
+    out["township_id"] = township.fillna(UNASSIGNED)
     status = out["status"] if "status" in out.columns else pd.Series(pd.NA, index=out.index)
     out["status_class"] = facility_status(status)
     return out
@@ -210,8 +218,7 @@ def summarize_audit(
         with_string_ids(villages),
         with_string_ids(compounds),
     )
-    fac = _attach_ids(audit, townships, villages, compounds)
-    fac["township_id"] = fac["township_id"].fillna(UNASSIGNED)
+    fac = place_facilities(audit, townships, villages, compounds)
     tiers = list(preset.tiers)
     tier_label = {t: preset.tiers[t].label(lang) for t in tiers}
     fac_tier = fac.assign(tier=pd.Categorical(fac["tier"], categories=tiers))

@@ -305,7 +305,7 @@ def _township_workbook(
     code: str | None,
     lang: Lang,
 ) -> None:
-    summary = result.summary
+    summary = result.summarized()
     facilities = summary.facilities[summary.facilities["township_id"] == township_id]
     wb = Workbook()
     ws = wb.active
@@ -388,7 +388,7 @@ def _township_workbook(
 
 
 def _county_workbook(path: Path, result: AuditResult, lang: Lang) -> None:
-    summary = result.summary
+    summary = result.summarized()
     wb = Workbook()
     ws = wb.active
     ws.title = _sheet("summary", lang)

@@ -152,3 +152,19 @@ def test_snap_equals_brute_force_nearest_edge(xy):
     np.testing.assert_allclose(snap.to_u + snap.to_v, net.edge_length[snap.edge], atol=1e-9)
     assert (snap.position >= 0).all()
     assert (snap.to_v >= -1e-12).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(-60, 160), st.floats(-60, 160)), min_size=2, max_size=12))
+def test_one_point_alone_snaps_as_in_a_batch(xy):
+    # A single point takes a shorter path (the HTTP service's requests); it must land exactly
+    # where the batch puts it, limit and all.
+    pts = np.array(xy)
+    batch = snap_points(LATTICE, pts, max_distance=25)
+    for i in range(len(pts)):
+        alone = snap_points(LATTICE, pts[i : i + 1], max_distance=25)
+        assert alone.edge.tolist() == [batch.edge[i]]
+        assert alone.node_u.tolist() == [batch.node_u[i]] and alone.node_v.tolist() == [batch.node_v[i]]
+        assert alone.reason.tolist() == [batch.reason[i]]
+        for field in ("offset", "position", "to_u", "to_v", "xy"):
+            np.testing.assert_allclose(getattr(alone, field), getattr(batch, field)[i : i + 1], atol=1e-9)
