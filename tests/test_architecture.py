@@ -21,7 +21,8 @@ BELOW = {
     "pipeline": {"geo", "standards", "coverage", "siting", "demo"},
     "maps": {"geo", "standards", "coverage", "siting", "pipeline"},
     "api": {"geo", "standards", "coverage", "siting", "pipeline", "maps"},
-    "cli": {"geo", "standards", "coverage", "siting", "demo", "pipeline", "maps", "api"},
+    "batch": {"geo", "standards", "coverage", "siting", "pipeline", "maps"},
+    "cli": {"geo", "standards", "coverage", "siting", "demo", "pipeline", "maps", "api", "batch"},
 }
 ANYONE = {"errors", "progress"}
 
@@ -90,7 +91,8 @@ def test_every_module_says_what_it_owns(module):
 def test_the_command_line_starts_without_the_heavy_libraries():
     probe = (
         "import sys, servicegrid.cli; "
-        "print(sorted(m for m in ('geopandas', 'scipy', 'highspy', 'shapely', 'pandas') if m in sys.modules))"
+        "print(sorted(m for m in ('geopandas', 'scipy', 'highspy', 'shapely', 'pandas', 'dask', 'distributed') "
+        "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
