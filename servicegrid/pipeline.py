@@ -394,11 +394,12 @@ def check_output(
 ) -> Path:
     """Refuse an output path before any computation: one line naming what is wrong.
 
-    ``kind="gpkg"``: a GeoPackage file (``coverage``, ``plan``; its ``<out>_gaps.csv`` beside
-    it); ``kind="folder"``: a folder of files (``audit``). Refused: a folder where a file is
-    wanted (and the other way round), the workspace or another input as the output (or as one
-    of the files written into the folder), and a place that cannot be written to. Temporary
-    files a killed run left there are removed (:func:`~servicegrid.geo.workspace.clean_stale_temps`).
+    ``kind="gpkg"``: a GeoPackage file (``coverage``, ``plan``; the files written beside it,
+    ``<out>_gaps.csv`` and ``<out>.xlsx``, too); ``kind="folder"``: a folder of files
+    (``audit``). Refused: a folder where a file is wanted (and the other way round), the
+    workspace or another input as the output (or as one of the files written with it), and a
+    place that cannot be written to. Temporary files a killed run left there are removed
+    (:func:`~servicegrid.geo.workspace.clean_stale_temps`).
 
     Raises
     ------
@@ -415,8 +416,17 @@ def check_output(
         if out.is_dir():
             msg = f"--out {out} is a folder; give a GeoPackage file name, e.g. {out / 'results.gpkg'}"
             raise InputError(msg)
-        written = [out, out.with_name(f"{out.stem}_gaps.csv")]
+        written = [out, out.with_name(f"{out.stem}_gaps.csv"), out.with_suffix(".xlsx")]
         folder = out.parent
+        if out.suffix.lower() == ".xlsx":
+            msg = (
+                f"--out {out} names a workbook; give a GeoPackage file name, e.g. {out.with_suffix('.gpkg')}"
+            )
+            raise InputError(msg)
+        for path in written[1:]:
+            if path.is_dir():
+                msg = f"--out {out}: {path} is written beside it, but is a folder; give another file name"
+                raise InputError(msg)
     else:
         if out.exists() and not out.is_dir():
             msg = f"--out {out} is a file; give a folder for the audit files (it is created if new)"

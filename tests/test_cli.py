@@ -254,6 +254,29 @@ def test_validate_json_prints_only_json_on_stdout(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["errors"] == 0
     assert "walk.osm: 25 nodes, 40 edges" in result.stderr
+    # what opening the workspace did is said too, on stderr (F1 had no village id)
+    assert "facilities.village_id: 1 filled by spatial join" in result.stderr
+    assert "filled" not in result.stdout
+
+
+def test_audit_prints_each_standards_warning_once(tmp_path, recwarn):
+    """The audit's warnings are printed from its messages; Python's copy (with a source line) is not."""
+    from servicegrid.standards.records import StandardsWarning
+
+    path = tmp_path / "county.gpkg"
+    write_layers(path, clean_layers())
+    result = invoke("audit", path, "--out", tmp_path / "audit")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("the register records no items") == 1
+    assert not [w for w in recwarn if issubclass(w.category, StandardsWarning)]
+
+
+def test_import_osm_help_names_the_bounds_element():
+    result = invoke("import-osm", "--help")
+    import re
+
+    text = re.sub(r"[│\s]+", " ", result.output)  # the help box, wrapped at any width
+    assert "Against the file's bounds (its <bounds> element): keep features" in text
 
 
 @pytest.mark.parametrize(
@@ -301,3 +324,16 @@ def test_plan_writes_a_workbook_beside_its_geopackage(tmp_path):
     assert [row[6] for row in sites[1:]] == ["幸福小区（小区内）"]
     towns = [row[1] for row in book["各乡镇"].iter_rows(min_row=2, values_only=True)]
     assert towns == ["城关街道"]
+
+
+def test_coverage_table_never_prints_nan_for_a_tier_without_counted_units(tmp_path):
+    """A compound layer without households: the counted-once row has no units, shown as '–'."""
+    layers = clean_layers()
+    layers["compounds"] = layers["compounds"].assign(households=None)
+    path = tmp_path / "county.gpkg"
+    write_layers(path, layers)
+    result = invoke("coverage", path, "--out", tmp_path / "cov.gpkg")
+    assert result.exit_code == 0, result.output
+    assert "nan" not in result.output
+    row = [line for line in result.output.splitlines() if "小区党群服务站" in line and "合计(不重复)" in line]
+    assert [cell.strip() for cell in row[0].strip("│").split("│")][2] == "0/0 (–)"

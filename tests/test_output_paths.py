@@ -47,6 +47,24 @@ def test_bad_gpkg_outputs_are_one_line_errors(workspace, tmp_path, command):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["county.gpkg", "notes.txt", "results"]
 
 
+def test_the_files_written_beside_the_geopackage_are_checked_too(workspace, tmp_path):
+    """plan writes <out>.xlsx beside its GeoPackage: a folder there, or a workbook named as the
+    GeoPackage, is refused before any computation (it was a traceback after the whole plan)."""
+    (tmp_path / "plan.xlsx").mkdir()
+    cases = {
+        tmp_path / "plan.gpkg": f"--out {tmp_path / 'plan.gpkg'}: {tmp_path / 'plan.xlsx'} is written "
+        "beside it, but is a folder; give another file name",
+        tmp_path / "方案.xlsx": f"--out {tmp_path / '方案.xlsx'} names a workbook; give a GeoPackage file "
+        f"name, e.g. {tmp_path / '方案.gpkg'}",
+    }
+    for out, message in cases.items():
+        result = run("plan", workspace, "--out", out)
+        assert result.exit_code == 1, result.output
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert lines == [f"error: {message}"], result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["county.gpkg", "plan.xlsx"]
+
+
 def test_an_input_network_or_preset_is_not_an_output(workspace, tmp_path):
     network = tmp_path / "walk.osm"
     network.write_text("<osm/>")

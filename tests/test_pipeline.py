@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -127,3 +129,64 @@ def test_one_facility_far_away_does_not_move_the_metric_crs(planning_area):
     if planning_area:
         outside = far.findings[far.findings["check"] == "outside_planning_area"]
         assert outside["id"].tolist() == ["F9"]
+
+
+def test_a_facility_no_path_reaches_is_named():
+    """Issue 10, smaller things: the unreachable facility is named, not only counted."""
+    layers = county()
+    stray = layers["facilities"].iloc[:1].assign(id="F9", name="坐标错误", tier="town_center")
+    stray = stray.set_geometry([shapely.Point(0, 0)], crs=4326)
+    project = open_workspace(
+        Workspace(None, {**layers, "facilities": pd.concat([layers["facilities"], stray])})
+    )
+    notes = measure_coverage(project, network=load_network(project)).notes
+    assert "1 facilities are farther than 300 m from every path and cannot be reached: F9 (坐标错误)" in notes
+
+
+@pytest.mark.parametrize(
+    ("word", "closest"),
+    [
+        ("镇政府", "镇级 → town_center, 乡镇 → town_center, 乡镇级 → town_center"),
+        ("town_centre", "town_center, county_center, community_center"),
+    ],
+)
+def test_validate_suggests_the_tiers_the_audit_suggests(word, closest):
+    """Issue 10, smaller things: one unknown tier, the same closest tiers from validate and audit."""
+    from servicegrid.errors import StandardsError
+    from servicegrid.standards.audit import audit_facilities
+    from servicegrid.standards.loader import load_preset
+
+    layers = county()
+    facilities = layers["facilities"].assign(
+        tier=[word, "town_center", "community_center", "compound_station"]
+    )
+    found = open_workspace(Workspace(None, {**layers, "facilities": facilities})).findings
+    validate = found.loc[found["check"] == "unknown_tier", "message"].tolist()
+    with pytest.raises(StandardsError) as info:
+        audit_facilities(facilities, load_preset("cn-default"))
+    audit = re.search(r"\(closest: (.*?)\)\. Valid tiers", str(info.value))
+    assert audit is not None
+    assert audit.group(1) == closest
+    assert len(validate) == 1
+    assert validate[0].startswith(f"tier '{word}' is not a known value (closest: {closest});")
+
+
+def test_units_without_parent_ids_are_named_by_the_township_they_lie_in():
+    """Issue 10, smaller things: township labels are names found by position, else the id; never
+    'nan' or '(no township)' where the township is known."""
+    layers = county()
+    layers["townships"] = layers["townships"].assign(name=[None, "城关街道"])  # T1 has no name
+    layers["villages"] = layers["villages"].drop(columns="township_id")
+    layers["compounds"] = layers["compounds"].drop(columns="village_id")
+    project = open_workspace(Workspace(None, layers))
+    network = load_network(project)
+    units = measure_coverage(project, network=network).units.drop_duplicates("unit_id").set_index("unit_id")
+    assert units.loc[["C1", "V3", "V4"], "township_name"].tolist() == ["城关街道"] * 3
+    assert units.loc[["V1", "V2"], "township_id"].tolist() == ["T1", "T1"]
+    assert units.loc[["V1", "V2"], "township_name"].isna().all()  # blank, never the text 'nan'
+    towns = {
+        tier: plan_sites(project, tier=tier, network=network).before_after[["township_id", "township_name"]]
+        for tier in ("village_center", "compound_station")
+    }
+    assert towns["village_center"].values.tolist() == [["T1", "T1"]]  # no name: its id
+    assert towns["compound_station"].values.tolist() == [["T2", "城关街道"]]

@@ -39,13 +39,17 @@ def audit(
     Score and stars, missing items, area shortfall, windows, zones, rooms and hours; the 1+1+2+N
     position check and the grid checks; one workbook per township and a county summary.
     """
+    import warnings
+
     from ..pipeline import audit_workspace, check_output, open_workspace
     from ..standards.export import write_audit
+    from ..standards.records import StandardsWarning
 
     check_output(out, kind="folder", inputs=[workspace, *_files(preset)])
     project = open_workspace(workspace, preset=preset)
     opened(project)
-    with console.status("auditing facilities"):
+    with console.status("auditing facilities"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", StandardsWarning)  # printed once, from result.messages
         result = audit_workspace(project, lang=lang)
         files = write_audit(out, result, lang=lang)
     say(result.messages, style="yellow")
@@ -161,12 +165,13 @@ def coverage_table(result: CoverageResult, preset: Preset, lang: Lang = "zh") ->
                 "–" if pd.isna(rec["doorstep_household_rate"]) else f"{rec['doorstep_household_rate']:.0%}"
             )
         rate = "–" if pd.isna(rec["household_rate"]) else f"{rec['household_rate']:.0%}"
+        unit_rate = "–" if pd.isna(rec["unit_rate"]) else f"{rec['unit_rate']:.0%}"  # no units: not "nan%"
         table.add_row(
             preset.label("tiers", rec["tier"], lang),
             unit_names.get(rec["unit_layer"], rec["unit_layer"])
             if zh
             else ("all, counted once" if rec["unit_layer"] == "all" else rec["unit_layer"]),
-            f"{int(rec['units_covered']):,}/{int(rec['units']):,} ({rec['unit_rate']:.0%})",
+            f"{int(rec['units_covered']):,}/{int(rec['units']):,} ({unit_rate})",
             f"{rec['households']:,.0f}",
             rate,
             doorstep,

@@ -90,7 +90,8 @@ def import_osm(
     clip: Annotated[
         Literal["intersects", "cut", "none"],
         typer.Option(
-            help="Against the file's <bounds>: keep features that touch it whole, cut them, or keep all."
+            help="Against the file's bounds (its `<bounds>` element): keep features that touch them "
+            "whole, cut them, or keep all."
         ),
     ] = "intersects",
     replace: Annotated[
@@ -174,8 +175,10 @@ def validate(
         with err_console.status("loading the walking network"):
             net = load_network(project, network)
         say([net.summary()], to=info)
+        say(net.problems, style="yellow", to=info)
     report = validate_workspace(project, network=net)
     if as_json:
+        say(project.notes, to=info)
         console.print_json(report.to_json())
     else:
         say(project.notes, to=info)

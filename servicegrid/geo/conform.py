@@ -462,12 +462,13 @@ def conform(
     header = {new: old for new, old in zip(rename_aliases(frame, spec).columns, frame.columns, strict=True)}
     by_field = errors.groupby("field", sort=False)
     first = errors.iloc[0]
-    count = int((errors["field"] == first["field"]).sum())
     column_level = pd.isna(first["row"])
-    message = str(first["message"]) + ("" if column_level else f" ({count} such value(s) in this column)")
+    message = str(first["message"])
+    if not column_level:
+        message += f" ({_counted(errors[errors['field'] == first['field']], ' in this column')})"
     others = [
         f"field '{header.get(f, f)}'{_at_row(group['row'].iloc[0])}: {group['message'].iloc[0]}"
-        + (f" ({len(group)} such value(s))" if len(group) > 1 else "")
+        + (f" ({_counted(group, '')})" if len(group) > 1 else "")
         for f, group in by_field
         if f != first["field"]
     ]
@@ -481,6 +482,15 @@ def conform(
         field=None if column_level else str(first["field"]),
         header=None if column_level else header.get(first["field"], first["field"]),
     )
+
+
+def _counted(group: pd.DataFrame, where: str) -> str:
+    """How many values of one column are bad like the first (``'abc' is not a number``), and how
+    many are bad otherwise (a fraction among the words)."""
+    kinds = group["message"].astype(str).str.split(" is not ", n=1).str[-1]
+    same = int((kinds == kinds.iloc[0]).sum())
+    other = len(group) - same
+    return f"{same} such value(s){where}" + (f", and {other} other bad value(s)" if other else "")
 
 
 def _at_row(row: object) -> str:

@@ -139,7 +139,7 @@ def validate_layers(
         roads = paths if paths is not None else placed.get("roads", gpd.GeoSeries([], crs=4326)).geometry
         found.append(_check_gcj_offset(placed, roads, crs=crs))
         found.append(_check_codes(layers))
-    found.append(_check_blank_households(layers))
+    found.append(_check_blank_households(layers, concat_findings(found)))
     return ValidationReport(concat_findings(found), repaired, notes)
 
 
@@ -707,24 +707,36 @@ def _median_road_distance(
     return float(np.median(dist)) if len(dist) else np.inf
 
 
-def _check_blank_households(layers: Mapping[str, gpd.GeoDataFrame]) -> pd.DataFrame:
-    """Demand units without households: coverage by households and plans cannot weigh them."""
+def _check_blank_households(layers: Mapping[str, gpd.GeoDataFrame], found: pd.DataFrame) -> pd.DataFrame:
+    """Demand units without households: coverage by households and plans cannot weigh them.
+
+    A value that could not be read is an error of its own (in ``found``), not a blank."""
     out = []
+    unreadable = found[(found["severity"] == "error") & (found["field"] == "households")]
     for name in DEMAND_LAYERS:
         frame = layers.get(name)
         if frame is None or len(frame) == 0:
             continue
-        blank = frame["households"].isna().to_numpy() if "households" in frame else np.ones(len(frame), bool)
+        blank = (
+            frame["households"].isna().to_numpy(copy=True)
+            if "households" in frame
+            else np.ones(len(frame), bool)
+        )
+        rows = unreadable.loc[unreadable["layer"] == name, "row"].dropna().astype(int).to_numpy()
+        blank[rows[(rows >= 1) & (rows <= len(frame))] - 1] = False
         if not blank.any():
             continue
         what = "have no households recorded" if blank.all() else "have blank households"
+        ids = frame["id"].astype("string").fillna("?").to_numpy(dtype=object)[blank] if "id" in frame else []
+        shown = f" ({', '.join(ids[:5])}{', …' if len(ids) > 5 else ''})" if len(ids) else ""
         out.append(
             _findings(
                 "warning",
                 name,
                 "blank_households",
-                f"{int(blank.sum()):,} of {len(frame):,} {name} {what}: coverage by households leaves them "
-                "out, and a plan weighs each as the median of the units that have a figure (as 1 when none has)",
+                f"{int(blank.sum()):,} of {len(frame):,} {name} {what}{shown}: coverage by households leaves "
+                "them out, and a plan weighs each as the median of the units that have a figure (as 1 when "
+                "none has)",
                 field="households",
             )
         )

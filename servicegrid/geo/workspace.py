@@ -67,9 +67,14 @@ class WorkspaceSettings(BaseModel):
     radii_m: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=dict, description="Walking radius per tier id, overriding the preset (metres)."
     )
-    walk_speed_m_per_min: float = Field(60.0, gt=0, description="Walking speed for minutes (m/min).")
+    walk_speed_m_per_min: float = Field(
+        60.0, gt=0, allow_inf_nan=False, description="Walking speed for minutes (m/min)."
+    )
     snap_limit_m: float = Field(
-        300.0, gt=0, description="Points farther than this from every path are unreachable (metres)."
+        300.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Points farther than this from every path are unreachable (metres).",
     )
     synthetic: bool = Field(False, description="True for generated data such as the demo county.")
 
@@ -196,7 +201,7 @@ def _read_settings(path: Path) -> tuple[WorkspaceSettings, list[tuple[str, str]]
         for error in exc.errors():
             key = str(error["loc"][0]) if error["loc"] else ""
             where = ".".join(map(str, error["loc"]))
-            got = raw.get(key)
+            got = error.get("input", raw.get(key))  # the value at fault, not the whole mapping
             problems.append((where or key, f"{error['msg']} (got {got!r})"))
             bad.add(key)
         kept = {k: v for k, v in raw.items() if k not in bad}

@@ -11,9 +11,12 @@ forms Chinese registers use are first translated into that syntax (:func:`to_osm
 
 Days: 周一…周日 (星期一…, 礼拜一…, 周天), 工作日 (Mo-Fr), 周末/双休日 (Sa-Su), 每天/每日 (Mo-Su),
 节假日/法定节假日 (PH); ``至``, ``到``, ``~`` and dashes are ranges; ``、``, ``及``, ``和`` join days;
-上午/早上 are dropped and 下午/晚上 add twelve hours to an hour below 12; ``8点30分``, ``8点半`` and
-``8时`` are times; 休息/闭馆/关闭 mean ``off``; a full-width ``，`` or ``；`` before a new group of
-days separates rules (``;``). Full-width characters are accepted. A schedule's week is an
+上午/早上 before a time are dropped and 下午/晚上 add twelve hours to an hour below 12; ``8点30分``,
+``8点半`` and ``8时`` are times; 休息/闭馆/关闭 mean ``off`` and (节假日除外) is ``PH off``; a full-width
+``，`` or ``；`` before a new group of days separates rules (``;``); a colon after the days
+(``周一至周五：9:00``) and a space or ``、`` between two intervals are accepted. Full-width characters
+are accepted. Chinese text that leaves a day without a time (``周六上午``, a bare ``周六``) is not
+readable: OSM syntax would read the day as open round the clock. A schedule's week is an
 ordinary week without public holidays: ``PH`` rules do not change the weekly figures. An interval
 running past midnight belongs to the day it starts on. A day counts as an evening session when
 one of its intervals ends after the tier's ``hours.evening_after`` (18:30 by default).
@@ -41,12 +44,14 @@ _DAY_NUMBER = "一二三四五六"
 #: (pattern, replacement) applied in order after NFKC normalisation.
 _WORDS: list[tuple[str, str]] = [
     (r"^\s*(?:开放|办公|服务|营业|工作)时间\s*:?\s*", ""),
+    (r"(?<=[^\d\s:])\s*:\s*", " "),  # 周一至周五：9:00 — a colon after the days, not in a time
     (r"24\s*小时(?:开放|营业|服务)?", "00:00-24:00"),
     (r"(\d{1,2})\s*[点时]\s*半", r"\1:30"),
     (r"(\d{1,2})\s*[点时]\s*(\d{1,2})\s*分?", r"\1:\2"),
     (r"(\d{1,2})\s*[点时]整?", r"\1:00"),
     (r"(\d{1,2})\s*:\s*(\d{2})", r"\1:\2"),
-    (r"(?:上午|早上|早晨|清晨|凌晨|中午)", ""),
+    (r"(?:上午|早上|早晨|清晨|凌晨|中午)\s*(?=\d)", ""),  # without a time (周六上午) it stays: unreadable
+    (r"\(?\s*(?:法定)?(?:节假日|假日)除外\s*\)?", "; PH off"),
     (r"(?:法定节假日|法定假日|节假日|节日|假日)", "PH"),
     (r"(?:星期|周|礼拜)(?:日|天)", "Su"),
     *((rf"(?:星期|周|礼拜){n}", d) for n, d in zip(_DAY_NUMBER, DAYS, strict=False)),
@@ -57,6 +62,7 @@ _WORDS: list[tuple[str, str]] = [
     (r"(?<=[A-Za-z0-9])\s*(?:、|及|和|与)\s*(?=[A-Za-z])", ","),
     (_RANGE, "-"),
     (r"(?<![\d:])(\d):(\d{2})", r"0\1:\2"),
+    (r"(?<=\d\d:\d\d)\s*(?:、|和|及|与|\s)\s*(?=\d\d:\d\d)", ","),  # 9:00-12:00 14:00-18:00
     (rf"(?<={_DAY_TOKEN[3:-1]})(?=\d)", " "),
     (rf"(?<=\d)\s+(?={_DAY_TOKEN}\b)", "; "),
     (r"\s*;\s*", "; "),
@@ -65,7 +71,7 @@ _WORDS: list[tuple[str, str]] = [
     (r"\s+", " "),
     (r"[;,\s]+$", ""),
 ]
-_CLOCK = 6  # the first rules write clock times as HH:MM; then 下午/晚上 add twelve hours
+_CLOCK = 7  # the first rules write clock times as HH:MM; then 下午/晚上 add twelve hours
 _PM = re.compile(r"(?:下午|晚上|晚间|傍晚|夜间)\s*(\d{1,2}):(\d{2})(?:" + _RANGE + r"(\d{1,2}):(\d{2}))?")
 #: A reference week (Monday 4 March 2024) and a day either side, so intervals crossing the
 #: week's edges are attributed to the day they start on.
@@ -189,6 +195,8 @@ def _parse(values: pd.Series) -> Schedule:
     minutes = np.zeros((n, 7), dtype=float)
     osm = np.full(n, None, dtype=object)
     for i in np.flatnonzero(recorded):  # distinct texts only; the library parses one at a time
+        if _bare_days(str(raw.iloc[i]), str(osm_text.iloc[i])):
+            continue
         try:
             schedule = OpeningHours(str(osm_text.iloc[i]))
         except (ParserError, SyntaxError, ValueError):
@@ -204,6 +212,19 @@ def _parse(values: pd.Series) -> Schedule:
         weekly_hours=minutes.sum(axis=1) / 60.0,
         osm=osm,
     )
+
+
+_DAY_SPAN = rf"{_DAY_TOKEN}(?:-{_DAY_TOKEN})?"
+_BARE_DAYS = re.compile(rf"^{_DAY_SPAN}(?:,{_DAY_SPAN})*$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _bare_days(text: str, osm: str) -> bool:
+    """Chinese text one of whose rules, translated, names days without a time (``工作日9:00-17:00，
+    周六``): in OSM syntax that day is open round the clock, which the register did not say."""
+    if not _CJK.search(text):
+        return False
+    return any(_BARE_DAYS.match(rule.strip()) for rule in re.split(r";|, ", osm))
 
 
 def _week(schedule: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

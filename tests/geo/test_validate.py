@@ -271,3 +271,28 @@ def test_point_compound_inside_another_compound_is_warned():
     compounds = report.workspace.layer("compounds")
     assert compounds.geometry.geom_type.tolist() == ["Polygon", "Point", "Point"]
     assert compounds["village_id"].tolist() == ["V3", "V3", "V4"]  # filled from the point
+
+
+def test_blank_households_are_a_warning_with_the_count_and_the_units():
+    """Issue 10, item 6: a compound without households is named, not weighed 0 in silence; a value
+    that cannot be read is its own error, not also a blank."""
+    layers = clean_layers()
+    layers["compounds"] = frame(
+        [
+            {"id": "C1", "name": "幸福小区", "households": "400"},
+            {"id": "C2", "name": "和平小区", "households": None},
+            {"id": "C3", "name": "东村小区", "households": "很多"},
+        ],
+        [box(2100, 100, 2400, 400), box(3500, 1500, 3800, 1800), box(200, 1500, 400, 1700)],
+    )
+    report = validate_layers(Workspace(None, layers))
+    blank = checks(report, "blank_households")
+    assert blank[["severity", "layer", "field"]].values.tolist() == [["warning", "compounds", "households"]]
+    assert blank["message"].iloc[0] == (
+        "1 of 3 compounds have blank households (C2): coverage by households leaves them out, and a plan "
+        "weighs each as the median of the units that have a figure (as 1 when none has)"
+    )
+    assert checks(report, "wrong_type")["id"].tolist() == ["C3"]
+    layers["compounds"] = layers["compounds"].assign(households=None)
+    blank = checks(validate_layers(Workspace(None, layers)), "blank_households")
+    assert blank["message"].iloc[0].startswith("3 of 3 compounds have no households recorded (C1, C2, C3):")

@@ -108,6 +108,32 @@ def test_zero_or_negative_radius_in_settings_is_refused():
         WorkspaceSettings(radii_m={"compound_station": 0})
 
 
+def test_hostile_settings_in_the_table_are_named_with_the_value_at_fault(tmp_path):
+    """Issue 10, item 19: each bad radius named by its tier, with its own value; infinite or NaN
+    limits refused (JSON's Infinity and NaN read as numbers)."""
+    path = tmp_path / "county.gpkg"
+    write_layers(path, {"villages": villages()})
+    table = pd.DataFrame(
+        {
+            "key": ["radii_m", "snap_limit_m", "walk_speed_m_per_min"],
+            "value": ['{"compound_station": -100, "village_center": 0}', "Infinity", "NaN"],
+        }
+    )
+    pyogrio.write_dataframe(table, path, layer="servicegrid_settings", driver="GPKG")
+    ws = read_workspace(path)
+    assert dict(ws.settings_problems) == {
+        "radii_m.compound_station": "Input should be greater than 0 (got -100)",
+        "radii_m.village_center": "Input should be greater than 0 (got 0)",
+        "snap_limit_m": "Input should be a finite number (got inf)",
+        "walk_speed_m_per_min": "Input should be a finite number (got nan)",
+    }
+    assert (ws.settings.radii_m, ws.settings.snap_limit_m, ws.settings.walk_speed_m_per_min) == (
+        {},
+        300.0,
+        60.0,
+    )
+
+
 def test_conform_renames_chinese_headers_and_parses_values():
     raw = gpd.GeoDataFrame(
         {

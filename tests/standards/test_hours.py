@@ -57,6 +57,11 @@ def test_later_rule_replaces_the_day_osm_semantics():
         ("周一至周五 9点-17点，晚上7点-9点", "Mo-Fr 09:00-17:00,19:00-21:00", 50),
         ("每天24小时", "Mo-Su 00:00-24:00", 168),
         ("周一闭馆；周二至周日 9:00-17:00", "Mo off; Tu-Su 09:00-17:00", 48),
+        # forms registers write that the first translation left unreadable (issue 10, item 8)
+        ("周一至周五上午9:00-12:00 下午2:00-6:00，节假日休息", "Mo-Fr 09:00-12:00,14:00-18:00; PH off", 35),
+        ("周一至周五：9:00-17:00", "Mo-Fr 09:00-17:00", 40),
+        ("周一至周六 8:30-17:30（节假日除外）", "Mo-Sa 08:30-17:30; PH off", 54),
+        ("周一至周五 9:00-12:00、14:00-17:30", "Mo-Fr 09:00-12:00,14:00-17:30", 32.5),
     ],
 )
 def test_chinese_forms_translate_to_osm(text, osm, hours):
@@ -143,3 +148,11 @@ def test_weekly_hours_are_days_times_length(first, last, start, length):
     assert s.readable.tolist() == [True]
     assert int(s.open[0].sum()) == days
     assert s.weekly_hours[0] == pytest.approx(days * length / 60)
+
+
+def test_days_without_a_time_are_unreadable_not_open_round_the_clock():
+    """In OSM syntax a day without a time is open all day: 周六上午 or a bare 周六 in a register
+    means hours it does not give, so the schedule is unreadable (the audit names it), never 64 h."""
+    s = parse("工作日9:00-17:00，周六上午", "工作日9:00-17:00，周六", "周六下午", "Mo-Fr 09:00-17:00; Sa")
+    assert s.readable.tolist() == [False, False, False, True]
+    assert s.weekly_hours.tolist() == pytest.approx([0, 0, 0, 40 + 24])  # OSM text keeps OSM's meaning

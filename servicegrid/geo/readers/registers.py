@@ -96,17 +96,21 @@ def _read_table(
     if len(table) == 0:
         msg = "the register has a header but no data rows"
         raise InputError(msg, source=source)
-    if choice[0] == "wkt":
-        column = choice[1]
-        geometry = _wkt_geometry(table[column], source=source, layer=spec.name, field=column)
-        notes.append(f"column {column} used as WKT geometry")
-        used = [column]
-    else:
-        lon_col, lat_col = choice[1], choice[2]
-        geometry = _point_geometry(table, lon_col, lat_col, source=source, layer=spec.name, degrees=degrees)
-        notes.append(f"columns {lon_col}/{lat_col} used as longitude/latitude")
-        used = [lon_col, lat_col]
+    used = list(choice[1:])
     attributes = table.drop(columns=used)
+    try:
+        if choice[0] == "wkt":
+            geometry = _wkt_geometry(table[choice[1]], source=source, layer=spec.name, field=choice[1])
+        else:
+            geometry = _point_geometry(
+                table, choice[1], choice[2], source=source, layer=spec.name, degrees=degrees
+            )
+    except InputError as exc:
+        raise _with_attribute_errors(exc, attributes, spec) from exc
+    if choice[0] == "wkt":
+        notes.append(f"column {choice[1]} used as WKT geometry")
+    else:
+        notes.append(f"columns {choice[1]}/{choice[2]} used as longitude/latitude")
     if "geometry" in attributes.columns:
         attributes = attributes.rename(columns={"geometry": "geometry_text"})
     frame = gpd.GeoDataFrame(attributes, geometry=gpd.GeoSeries(geometry, index=table.index))
@@ -114,6 +118,27 @@ def _read_table(
     if degrees and _degree_like(bounds):
         frame = frame.set_crs(STORAGE_CRS)
     return frame.reset_index(drop=True)
+
+
+def _with_attribute_errors(exc: InputError, attributes: pd.DataFrame, spec: LayerSpec) -> InputError:
+    """``exc`` (a coordinate that cannot be read) with the values of the other columns that cannot
+    be read either, so that one import names every bad column at once."""
+    from ..conform import conform
+
+    frame = gpd.GeoDataFrame(attributes.reset_index(drop=True), geometry=[None] * len(attributes))
+    try:
+        conform(frame, spec.name, source=exc.source)
+    except InputError as other:
+        where = f"field '{other.header or other.field}' row {other.row}: " if other.row is not None else ""
+        return InputError(
+            f"{exc.detail}; also {where}{other.detail}",
+            source=exc.source,
+            layer=exc.layer,
+            row=exc.row,
+            field=exc.field,
+            header=exc.header,
+        )
+    return exc
 
 
 def _csv_grid(path: Path, notes: list[str], *, encoding: str | None) -> pd.DataFrame:
@@ -378,8 +403,18 @@ def _coordinate_values(
 def _point_geometry(
     table: pd.DataFrame, lon_col: str, lat_col: str, *, source: str, layer: str, degrees: bool
 ) -> np.ndarray:
-    x, x_blank = _coordinate_values(table[lon_col], source=source, layer=layer, field=lon_col)
-    y, y_blank = _coordinate_values(table[lat_col], source=source, layer=layer, field=lat_col)
+    problems: list[InputError] = []
+    parsed = []
+    for col in (lon_col, lat_col):
+        try:
+            parsed.append(_coordinate_values(table[col], source=source, layer=layer, field=col))
+        except InputError as exc:
+            problems.append(exc)
+    if problems:  # both columns named at once
+        first, *rest = problems
+        also = "".join(f"; also field '{e.field}' row {e.row}: {e.detail}" for e in rest)
+        raise InputError(first.detail + also, source=source, layer=layer, row=first.row, field=first.field)
+    (x, x_blank), (y, y_blank) = parsed
     blank = x_blank | y_blank
     if blank.any():
         rows = np.flatnonzero(blank)

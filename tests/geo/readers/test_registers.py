@@ -261,3 +261,36 @@ def test_a_hidden_first_sheet_is_skipped_for_the_first_visible_one(tmp_path):
     )
     named = read_source(path, "facilities", source_layer="旧表")  # a hidden sheet named is read
     assert named.frame["name"].tolist() == ["旧站"]
+
+
+def test_bad_coordinates_and_bad_values_are_named_at_once(tmp_path):
+    """Every bad column in one message: both coordinate columns and the attributes (issue 10)."""
+    text = "编号,名称,户数,人口,经度,纬度\nC1,甲,abc,1.5,113.6x,37.7\nC2,乙,3,x,113.6,北纬三十七\n"
+    with pytest.raises(InputError) as info:
+        read_source(write_csv(tmp_path, text), "compounds")
+    assert str(info.value) == (
+        "register.csv, layer 'compounds', row 1, field '经度': '113.6x' is not a coordinate (give decimal "
+        "degrees such as 116.35, or 116°20′30″) (1 such value(s) in this column); also field '纬度' row 2: "
+        "'北纬三十七' is not a coordinate (give decimal degrees such as 116.35, or 116°20′30″) (1 such "
+        "value(s) in this column); also field '户数' row 1: 'abc' is not a number (1 such value(s) in this "
+        "column); also field '人口' row 1: 1.5 is not a whole number of people (1 such value(s), and 1 "
+        "other bad value(s))"
+    )
+    wkt = 'name,households,wkt\n甲,12.5,"POINT (116.3 39.9)"\n乙,3,"POINT ("\n'
+    with pytest.raises(InputError) as info:
+        read_source(write_csv(tmp_path, wkt, name="s.csv"), "settlements")
+    assert str(info.value) == (
+        "s.csv, layer 'settlements', row 2, field 'wkt': 'POINT (' is not valid WKT (1 such value(s) in "
+        "this column); also field 'households' row 1: 12.5 is not a whole number of households (1 such "
+        "value(s) in this column)"
+    )
+
+
+def test_a_column_with_fractions_and_words_counts_each_kind(tmp_path):
+    text = "名称,户数,经度,纬度\n甲,１２.５,113.6,37.7\n乙,12.5,113.6,37.7\n丙,很多,113.6,37.7\n"
+    with pytest.raises(InputError) as info:
+        read_source(write_csv(tmp_path, text), "compounds")
+    assert str(info.value) == (
+        "register.csv, layer 'compounds', row 1, field '户数' (households): 12.5 is not a whole number of "
+        "households (2 such value(s) in this column, and 1 other bad value(s))"
+    )
