@@ -594,11 +594,16 @@ def run_demo(
     out: str | os.PathLike[str],
     *,
     seed: int = 0,
+    scale: int = 1,
     lang: Lang = "zh",
     progress: Progress | None = None,
     maps: Callable[[DemoRun], Sequence[Path]] | None = None,
 ) -> DemoRun:
     """Generate the synthetic demo county into ``out`` and run every stage on it, offline.
+
+    ``scale`` generates a county that many times the demo's size, still one county with one
+    walking network (see :func:`servicegrid.demo.build_demo_county`); a value that is not a
+    whole number from 1 to 128 (``--scale 0``) is refused before anything is written.
 
     Writes the workspace and its OpenStreetMap file, the audit (``audit/``), walking coverage
     (``coverage.gpkg`` and its gaps CSV) and a plan for compound stations (``plan.gpkg``).
@@ -606,13 +611,14 @@ def run_demo(
     passes :func:`servicegrid.maps.write_demo_maps` (the maps sit above the pipeline, which
     cannot import them).
     """
-    from .demo import write_demo_county
+    from .demo import check_scale, write_demo_county
     from .standards.export import write_audit
 
+    check_scale(scale)
     out = Path(out)
     step = Steps(progress, 7 if maps else 6)
     step("generating the demo county")
-    files = write_demo_county(out, seed=seed)
+    files = write_demo_county(out, seed=seed, scale=scale)
     step("validating")
     project = open_workspace(files.workspace)
     step("auditing facilities")

@@ -21,18 +21,28 @@ def demo(
         Path, typer.Option("--out", help="Folder for the demo workspace and every result.")
     ] = Path("servicegrid-demo"),
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same county.")] = 0,
+    scale: Annotated[
+        int,
+        typer.Option(
+            help="Size: N times the demo county (more townships, villages, compounds and roads, "
+            "still one county with one walking network); 1 is the demo county."
+        ),
+    ] = 1,
     lang: Annotated[Lang, typer.Option(help="zh (default) or en labels.")] = "zh",
 ) -> None:
     """Generate the synthetic demo county (示范县) and run every stage on it, offline.
 
     The county is clearly labelled synthetic. Stages: validate, audit, walking coverage, a plan
-    for compound stations, and the maps (county and townships, in maps/).
+    for compound stations, and the maps (county and townships, in maps/). `--scale 16` makes a
+    county 16 times the size, for trying servicegrid at city or province scale.
     """
+    from ..demo import check_scale
     from ..maps import write_demo_maps
     from ..pipeline import run_demo
 
+    check_scale(scale)  # a one-line error before the progress bar starts
     with progress_bar("demo") as draw:
-        run = run_demo(out, seed=seed, lang=lang, progress=draw, maps=write_demo_maps)
+        run = run_demo(out, seed=seed, scale=scale, lang=lang, progress=draw, maps=write_demo_maps)
     console.print(_workspace_table(run, lang))
     found = run.project.findings
     errors = int((found["severity"] == "error").sum())

@@ -27,6 +27,7 @@ from ..geo.workspace import Workspace
 from ..progress import Progress, Steps
 from ..standards.models import Preset
 from ..standards.records import resolve_tiers
+from .areas import service_areas, uncovered_areas
 from .demand import (
     DEMAND_LAYERS,
     DETOUR_FACTOR,
@@ -58,7 +59,6 @@ Method = Literal["network", "euclidean"]
 
 DEFAULT_DETOUR_FACTOR = DETOUR_FACTOR  # walking routes are about a third longer than the straight line
 DOORSTEP_M = 100.0  # "the last hundred metres" taken literally
-SERVICE_AREA_MARGIN_M = 25.0  # a service area reaches a building depth beyond the path
 _NO_FACILITY = "no facility of this tier"
 _EPS_M = 1e-6  # a unit exactly at the radius is covered, whatever the float rounding
 GAP_NAMES = {"compound_station": "last_hundred_meters", "village_center": "last_kilometer"}
@@ -236,7 +236,7 @@ def measure_layers(
                 network, fac_snap.take(provider), ap_snap, access.owner, served
             )
             areas.append(
-                _service_area(
+                service_areas(
                     network, spec, facilities[provider], fac_snap.take(provider), node_source, node_distance
                 )
             )
@@ -247,14 +247,14 @@ def measure_layers(
         rows.append(_unit_rows(units[served], nearest, facilities[provider], spec, method, counted))
     say("summaries")
     unit_rows = _with_names(pd.concat(rows, ignore_index=True) if rows else _empty_units(crs), workspace)
-    service_areas = pd.concat(areas, ignore_index=True) if areas else gpd.GeoDataFrame(geometry=[], crs=crs)
+    reach = pd.concat(areas, ignore_index=True) if areas else gpd.GeoDataFrame(geometry=[], crs=crs)
     result = CoverageResult(
         units=unit_rows,
         summary=summarize_coverage(unit_rows, workspace),
         gaps=coverage_gaps(unit_rows, tiers),
-        service_areas=service_areas,
-        uncovered_areas=_uncovered_areas(
-            units, unit_rows, service_areas, tiers, workspace.layer("villages").to_crs(crs)
+        service_areas=reach,
+        uncovered_areas=uncovered_areas(
+            units, unit_rows, reach, tiers, workspace.layer("villages").to_crs(crs)
         ),
         method=method,
         tiers=tuple(tiers),
@@ -574,87 +574,3 @@ def coverage_gaps(units: gpd.GeoDataFrame, tiers: list[TierCoverage]) -> gpd.Geo
         .drop(columns="_hh")
         .reset_index(drop=True)
     )
-
-
-def _service_area(
-    network: StreetNetwork,
-    spec: TierCoverage,
-    facilities: gpd.GeoDataFrame,
-    snaps: SnapResult,
-    node_source: np.ndarray,
-    node_distance: np.ndarray,
-) -> gpd.GeoDataFrame:
-    """Each facility's catchment within the radius: the network it is the nearest facility for,
-    as the concave hull of the reached nodes and its own entrance, a building depth wide."""
-    reached = (node_source >= 0) & (node_distance <= spec.radius_m)
-    labels = np.concatenate([node_source[reached], np.flatnonzero(snaps.ok)])
-    xy = np.concatenate([network.node_xy[reached], snaps.xy[snaps.ok]])
-    if len(labels) == 0:
-        return gpd.GeoDataFrame(geometry=[], crs=network.crs)
-    order = np.argsort(labels, kind="stable")
-    labels, xy = labels[order], xy[order]
-    present, dense = np.unique(labels, return_inverse=True)  # multipoints wants 0..k-1, sorted
-    hulls = shapely.concave_hull(shapely.multipoints(shapely.points(xy), indices=dense), ratio=0.3)
-    polygons = shapely.buffer(hulls, SERVICE_AREA_MARGIN_M, quad_segs=4)
-    counts = np.bincount(dense)
-    return gpd.GeoDataFrame(
-        {
-            "tier": spec.tier,
-            "facility_id": facilities["id"].to_numpy()[present],
-            "facility_name": typed_column(facilities, "name", "string")[present],
-            "facility_tier": facilities["tier"].to_numpy()[present],
-            "radius_m": spec.radius_m,
-            "reached_nodes": counts - 1,
-            "area_m2": np.round(shapely.area(polygons), 1),
-        },
-        geometry=polygons,
-        crs=network.crs,
-    )
-
-
-def _uncovered_areas(
-    units: gpd.GeoDataFrame,
-    unit_rows: gpd.GeoDataFrame,
-    service_areas: gpd.GeoDataFrame,
-    tiers: list[TierCoverage],
-    villages: gpd.GeoDataFrame,
-) -> gpd.GeoDataFrame:
-    """Where each tier does not reach, per village: compounds and settlements that are not covered
-    (their own polygons), and the parts of served villages and communities outside every service area."""
-    parts = []
-    geom = units.geometry.to_numpy()
-    polygonal = np.isin(shapely.get_type_id(geom), (3, 6))
-    small = units["unit_kind"].isin(["compounds", "settlements"]).to_numpy()
-    large = units["unit_kind"].isin(["villages", "communities"]).to_numpy()
-    for spec in tiers:
-        served = spec.serves_unit(units) & polygonal
-        rows = unit_rows[unit_rows["tier"] == spec.tier]
-        uncovered_ids = set(rows.loc[~rows["covered"].to_numpy(dtype=bool), "unit_id"])
-        missed = served & small & units["unit_id"].isin(uncovered_ids).to_numpy()
-        mine = service_areas[service_areas["tier"] == spec.tier] if len(service_areas) else service_areas
-        reach = shapely.union_all(mine.geometry.to_numpy()) if len(mine) else shapely.Polygon()
-        beyond = shapely.difference(shapely.union_all(geom[served & large]), reach)
-        gap = shapely.union_all([shapely.union_all(geom[missed]), beyond])
-        if shapely.is_empty(gap):
-            continue
-        if len(villages):
-            pieces = shapely.intersection(gap, villages.geometry.to_numpy())
-            keep = ~shapely.is_empty(pieces) & (shapely.area(pieces) > 1.0)
-            village_ids = villages["id"].astype("string").to_numpy()[keep]
-            pieces = pieces[keep]
-        else:
-            pieces, village_ids = np.array([gap]), np.array([pd.NA])
-        parts.append(
-            gpd.GeoDataFrame(
-                {
-                    "tier": spec.tier,
-                    "village_id": pd.array(village_ids, dtype="string"),
-                    "area_m2": np.round(shapely.area(pieces), 1),
-                },
-                geometry=pieces,
-                crs=units.crs,
-            )
-        )
-    if not parts:
-        return gpd.GeoDataFrame({"tier": pd.Series(dtype="string")}, geometry=[], crs=units.crs)
-    return pd.concat(parts, ignore_index=True)

@@ -33,6 +33,8 @@ __all__ = ["SnapResult", "snap_points", "unreachable_reason"]
 
 # Midpoints fetched per point in the first round of the nearest-piece search.
 _FIRST_K = 8
+# Points searched together: bounds the memory of the search, not its answer.
+_BLOCK = 65_536
 
 
 def unreachable_reason(distance_m: np.ndarray) -> np.ndarray:
@@ -182,7 +184,23 @@ def _nearest_pieces(
     """Exact nearest piece of the snapping index for every point: (piece, distance, fraction).
 
     Points that cannot be within ``max_distance`` of any piece get piece -1 and distance inf.
+    The points go in blocks of :data:`_BLOCK`, so the candidate arrays (points × k × 2) stay a
+    few dozen MB however many points a county has; each point's search is its own, so the
+    answer does not depend on the blocks.
     """
+    piece = np.full(xy.shape[0], -1, dtype=np.int64)
+    dist = np.full(xy.shape[0], np.inf)
+    frac = np.zeros(xy.shape[0])
+    for start in range(0, xy.shape[0], _BLOCK):  # a block per 65,536 points
+        block = slice(start, start + _BLOCK)
+        piece[block], dist[block], frac[block] = _nearest_pieces_block(network, xy[block], max_distance)
+    return piece, dist, frac
+
+
+def _nearest_pieces_block(
+    network: StreetNetwork, xy: np.ndarray, max_distance: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_nearest_pieces` for one block of points."""
     index = network.segment_index
     n_pieces = index.start.shape[0]
     piece = np.full(xy.shape[0], -1, dtype=np.int64)

@@ -21,6 +21,8 @@ def _words(text: str) -> tuple[str, ...]:
 
 
 def _ids(prefix: str, n: int, width: int) -> np.ndarray:
+    """``prefix`` and 1 … ``n``, zero-padded to ``width`` digits or as many as ``n`` has."""
+    width = max(width, len(str(n)))
     return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), width))
 
 

@@ -36,7 +36,8 @@ def _build_candidates(rng: np.random.Generator, city: dict, units: dict, facilit
     has_station = np.isin(compounds["id"], facilities["compound_id"][tier == "compound_station"])
     # compounds without a station, farthest from any service position first
     need = np.flatnonzero(~has_station)
-    need = need[np.argsort(-far[need], kind="stable")][:110]
+    scale = city["layout"].scale
+    need = need[np.argsort(-far[need], kind="stable")][: 110 * scale]
     kinds = np.array(["vacant_public_room", "property_room", "rental"])
     c_kind = kinds[rng.choice(3, size=len(need), p=[0.4, 0.35, 0.25])]
     u = comp["u0"][need] + (comp["u1"][need] - comp["u0"][need]) * rng.uniform(0.2, 0.8, len(need))
@@ -76,8 +77,8 @@ def _build_candidates(rng: np.random.Generator, city: dict, units: dict, facilit
     place = np.r_[compounds["name"][need], villages["name"][l_unit], villages["name"][short]]
     m = len(kind)
     decision = np.full(m, None, dtype=object)
-    flagged = rng.choice(m, size=4, replace=False)
-    decision[flagged[:2]], decision[flagged[2:]] = "required", "excluded"
+    flagged = rng.choice(m, size=4 * scale, replace=False)
+    decision[flagged[: 2 * scale]], decision[flagged[2 * scale :]] = "required", "excluded"
     return {
         "id": _ids("P", m, 3),
         "name": np.char.add(place.astype(str), label),

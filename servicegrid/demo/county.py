@@ -26,6 +26,12 @@ What the county holds:
   posted), all read from the preset's tiers, so that its audit grades each facility as
   generated; and candidate sites near compounds that no station serves.
 
+``scale`` makes a county that many times the demo's size, still one county: every area is
+``scale`` times larger (a wider county seat with more streets, communities and compounds, a
+longer river with more bridges, more townships, villages and settlements, one rural road network
+joining them all), so every layer has about ``scale`` times the features and the walking network
+is still one connected whole. Scale 1 is the demo county, identical for every seed.
+
 Everything is built in the metric CRS of :mod:`servicegrid.geo.crs` and converted to WGS-84 at
 the end. All names are invented; codes use the non-existent province prefix 99.
 
@@ -51,6 +57,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
+from ..errors import InputError
 from ..geo.conform import conform
 from ..geo.crs import STORAGE_CRS, metric_crs_for_lonlat
 from ..geo.workspace import WorkspaceSettings
@@ -60,10 +67,10 @@ from .candidates import _build_candidates
 from .demand import _build_demand
 from .facilities import _build_facilities
 from .grids import _build_grids
-from .places import DEMO_NAME, DEMO_ORIGIN, _build_city, _build_countryside
+from .places import DEMO_NAME, DEMO_ORIGIN, MAX_SCALE, _build_city, _build_countryside, _layout
 from .roads import _build_rural_roads, _city_paths
 
-__all__ = ["DemoCounty", "build_demo_county"]
+__all__ = ["DemoCounty", "build_demo_county", "check_scale"]
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +88,8 @@ class DemoCounty:
         Workspace settings (``synthetic=True``).
     seed
         The seed the county was generated from.
+    scale
+        How many times the demo county's size it is (1: the demo county).
     metric_crs
         The metric CRS the county was built in.
     bounds
@@ -98,6 +107,7 @@ class DemoCounty:
     layers: Mapping[str, gpd.GeoDataFrame]
     settings: WorkspaceSettings
     seed: int
+    scale: int
     metric_crs: CRS
     bounds: tuple[float, float, float, float]
     facility_profile: pd.DataFrame
@@ -105,27 +115,53 @@ class DemoCounty:
     @property
     def description(self) -> str:
         """The text stored as every layer's description in the GeoPackage."""
+        size = "" if self.scale == 1 else f" at {self.scale}× the demo's size"
         return (
-            f"servicegrid demo county {DEMO_NAME}: SYNTHETIC data generated with seed {self.seed}; "
+            f"servicegrid demo county {DEMO_NAME}: SYNTHETIC data generated with seed {self.seed}{size}; "
             "all places, names, codes and numbers are fictional"
         )
 
 
-def build_demo_county(*, seed: int = 0) -> DemoCounty:
-    """Generate the synthetic demo county.
+def check_scale(scale: object) -> int:
+    """``scale`` as a whole number from 1 to :data:`~servicegrid.demo.places.MAX_SCALE`.
 
-    The same ``seed`` always gives identical layers; another seed gives another county of the
-    same size and structure.
+    Raises
+    ------
+    InputError
+        Naming ``--scale`` (``scale``) and the value.
+    """
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or not 1 <= scale <= MAX_SCALE:
+        msg = (
+            f"--scale (scale) {scale!r}: must be a whole number from 1 (the demo county) to {MAX_SCALE}, "
+            "how many times the demo county's size to generate"
+        )
+        raise InputError(msg)
+    return int(scale)
+
+
+def build_demo_county(*, seed: int = 0, scale: int = 1) -> DemoCounty:
+    """Generate the synthetic demo county, or one ``scale`` times its size.
+
+    The same ``seed`` and ``scale`` always give identical layers; another seed gives another
+    county of the same size and structure. Scale 1 is the demo county.
 
     Parameters
     ----------
     seed
         Seed of the random generator (``numpy.random.default_rng``).
+    scale
+        How many times the demo county's size (area, and so about every count of features):
+        a whole number from 1 to :data:`~servicegrid.demo.places.MAX_SCALE`.
 
     Returns
     -------
     DemoCounty
         The layers in WGS-84 and the settings (``synthetic=True``).
+
+    Raises
+    ------
+    InputError
+        ``scale`` is not a whole number from 1 to ``MAX_SCALE``.
 
     Examples
     --------
@@ -136,12 +172,13 @@ def build_demo_county(*, seed: int = 0) -> DemoCounty:
     >>> county.metric_crs.to_epsg()   # CGCS2000 3-degree Gauss–Krüger, central meridian 114°E
     4547
     """
+    scale = check_scale(scale)
     rng = np.random.default_rng(seed)
     crs = metric_crs_for_lonlat(*DEMO_ORIGIN)
     ox, oy = Transformer.from_crs(STORAGE_CRS, crs, always_xy=True).transform(*DEMO_ORIGIN)
     offset = np.array([ox, oy])
 
-    city = _build_city(rng)
+    city = _build_city(rng, _layout(scale))
     paths = _city_paths(rng, city)
     rural = _build_countryside(rng, city)
     units = _build_demand(rng, city, rural)
@@ -182,12 +219,17 @@ def build_demo_county(*, seed: int = 0) -> DemoCounty:
     pad = 0.002  # degrees, about 200 m: the margin of <bounds> in the OSM file
     bounds = (float(west - pad), float(south - pad), float(east + pad), float(north + pad))
     logger.info(
-        "demo county (seed %d): %s", seed, ", ".join(f"{len(f)} {name}" for name, f in layers.items())
+        "demo county (seed %d, scale %d): %s",
+        seed,
+        scale,
+        ", ".join(f"{len(f)} {name}" for name, f in layers.items()),
     )
+    label = "合成示例数据" if scale == 1 else f"合成示例数据，{scale}倍规模"
     return DemoCounty(
         layers=MappingProxyType(layers),
-        settings=WorkspaceSettings(name=f"{DEMO_NAME}（合成示例数据）", preset=DEMO_PRESET, synthetic=True),
+        settings=WorkspaceSettings(name=f"{DEMO_NAME}（{label}）", preset=DEMO_PRESET, synthetic=True),
         seed=seed,
+        scale=scale,
         metric_crs=crs,
         bounds=bounds,
         facility_profile=profile,

@@ -12,6 +12,8 @@ import shapely
 from scipy.spatial import cKDTree
 
 from ._arrays import _bilinear, _closed_polygons, _ids, _locate, _rank_in_group, _words
+from .names import _variants
+from .places import _EXTENT_M
 
 # Fictional names of communities, compounds and villages
 _COMMUNITY_WORDS = _words(
@@ -44,7 +46,8 @@ def _build_demand(rng: np.random.Generator, city: dict, rural: dict) -> dict:
     inscribed = shapely.get_point(shapely.maximum_inscribed_circle(village_geom[tight]), 0)
     main_xy = seed.copy()
     main_xy[tight] = shapely.get_coordinates(inscribed)
-    span = np.arange(-25_000, 25_001, _SETTLEMENT_SPACING_M)
+    half = city["layout"].across(_EXTENT_M)
+    span = np.arange(-half, half + 1, _SETTLEMENT_SPACING_M)
     sx, sy = np.meshgrid(span, span, indexing="ij")
     sxy = np.c_[sx.ravel(), sy.ravel()] + rng.uniform(-170, 170, (sx.size, 2))
     sxy = sxy[rng.random(len(sxy)) < 0.62]
@@ -98,15 +101,18 @@ def _build_demand(rng: np.random.Generator, city: dict, rural: dict) -> dict:
 
     # villages layer: communities (per street) first, then villages (per town)
     n_comm = len(city["community_geom"])
-    township = np.r_[city["community_street"], 3 + rural["village_town"]]
+    township = np.r_[city["community_street"], len(city["street_geom"]) + rural["village_town"]]
     kind = np.r_[np.full(n_comm, "community"), np.full(n_vil, "village")]
     serial = np.where(kind == "community", 1, 201) + _rank_in_group(township)
     unit_id = np.char.add(rural["townships"]["id"][township], np.char.zfill(serial.astype(str), 3))
+    # names: the word tables, stretched with prefixes (东, 新 …) where a large county needs more
     pool = rng.permutation(np.array([a + b for a in _VILLAGE_FIRST for b in _VILLAGE_SECOND]))
+    pool = _variants(pool, n_vil + len(pool) // 2)
     village_names = np.char.add(pool[:n_vil], "村")
+    community_names = _variants(rng.permutation(_COMMUNITY_WORDS), n_comm)[:n_comm]
     villages = {
         "id": unit_id,
-        "name": np.r_[np.char.add(rng.permutation(_COMMUNITY_WORDS)[:n_comm], "社区"), village_names],
+        "name": np.r_[np.char.add(community_names, "社区"), village_names],
         "township_id": rural["townships"]["id"][township],
         "kind": kind,
         "households": np.r_[np.bincount(c_comm, c_hh, n_comm), np.bincount(village, hh, n_vil)].astype(
@@ -128,6 +134,7 @@ def _build_demand(rng: np.random.Generator, city: dict, rural: dict) -> dict:
         "geometry": s_geom,
     }
     words = rng.permutation(np.array([a + b for a in _COMPOUND_WORDS for b in _COMPOUND_SUFFIXES]))
+    words = _variants(words, len(c_hh))
     compounds = {
         "id": _ids("C", len(c_hh), 4),
         "name": words[np.arange(len(c_hh)) % len(words)],

@@ -14,7 +14,7 @@ import shapely
 from ._arrays import _bilinear, _ids, _pick_in_group, _rank_in_group, _words
 from .attributes import _facility_attributes
 from .grids import _DEDICATED
-from .places import _STREETS, DEMO_NAME
+from .places import DEMO_NAME
 
 # Fictional schools, hospitals, offices and enterprises that host activity rooms
 _ORGS = _words(
@@ -29,6 +29,9 @@ def _build_facilities(
 ) -> tuple[dict, pd.DataFrame]:
     villages, comp = units["villages"], city["compounds"]
     n_comm = units["n_communities"]
+    scale = city["layout"].scale
+    n_streets = len(city["street_geom"])
+    township_names = rural["townships"]["name"].astype(str)
     corners, use = city["block_corners"], city["block_use"]
     block_comm, block_street = city["block_community"], city["block_street"]
     n_blocks = len(use)
@@ -50,7 +53,7 @@ def _build_facilities(
     def in_block(blocks: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         return _bilinear(corners[blocks], u, v)
 
-    # county centre and the three street centres in office blocks near each street's middle
+    # county centre and the street centres in office blocks near each street's middle
     cb = city["county_block"]
     add(
         "county_center",
@@ -63,13 +66,13 @@ def _build_facilities(
     street_centre = shapely.get_coordinates(shapely.centroid(city["street_geom"]))
     dist = np.hypot(*(block_mid[None, :, :] - street_centre[:, None, :]).transpose(2, 0, 1))
     dist[:, ~office] += 1e9  # office blocks first, any block if a street has none
-    dist[block_street[None, :] != np.arange(3)[:, None]] = np.inf
+    dist[block_street[None, :] != np.arange(n_streets)[:, None]] = np.inf
     town_blocks = np.argmin(dist, axis=1)
     add(
         "town_center",
-        in_block(town_blocks, np.full(3, 0.5), np.full(3, 0.15)),
+        in_block(town_blocks, np.full(n_streets, 0.5), np.full(n_streets, 0.15)),
         block_comm[town_blocks],
-        np.char.add(np.array(_STREETS), "党群服务中心"),
+        np.char.add(township_names[:n_streets], "党群服务中心"),
     )
 
     # rural town centres at the town seats
@@ -77,7 +80,7 @@ def _build_facilities(
     main = np.flatnonzero(is_main)
     seat = main[rural["village_is_seat"][s_vil[main]]]
     seat = seat[np.argsort(rural["village_town"][s_vil[seat]])]
-    town_names = rural["townships"]["name"][3:]
+    town_names = township_names[n_streets:]
     add(
         "town_center",
         s_xy[seat] + [18.0, 10.0],
@@ -143,11 +146,12 @@ def _build_facilities(
 
     # courier stations (快递小哥加油站) in commercial blocks, then other non-residential ones
     score = np.where(use == "commercial", 0, np.where(use == "residential", 2, 1)) + rng.random(n_blocks)
-    courier = np.argsort(score)[:10]
-    edge_name = np.array(["东", "西", "南", "北", "中"])[np.arange(10) % 5]
+    n_courier = 10 * scale
+    courier = np.argsort(score)[:n_courier]
+    edge_name = np.array(["东", "西", "南", "北", "中"])[np.arange(n_courier) % 5]
     add(
         "courier_station",
-        in_block(courier, np.full(10, 0.5), np.full(10, 0.08)),
+        in_block(courier, np.full(n_courier, 0.5), np.full(n_courier, 0.08)),
         block_comm[courier],
         np.char.add(np.char.add(villages["name"][block_comm[courier]], edge_name), "快递小哥加油站"),
     )

@@ -3,7 +3,8 @@
 Dedicated grids (专属网格) are the blocks of schools, hospitals, offices and enterprises; ordinary
 grids tile the rest of every village or community around weighted k-means clusters of its
 household points (about 300–500 households in the county seat, 100–200 in the countryside).
-Micro-grids of about ten households cover a pilot township and four pilot communities.
+Micro-grids of about ten households cover a pilot township and four pilot communities (in a
+larger county, as many of each per demo county's worth of size).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def _build_grids(rng: np.random.Generator, city: dict, rural: dict, units: dict)
     )
     # the blocks may cut a community into pieces: tile each connected piece on its own
     part, part_unit = shapely.get_parts(rest, return_index=True)
+    solid = ~shapely.is_empty(part)  # a community made only of such blocks has no rest
+    part, part_unit = part[solid], part_unit[solid]
     centers, c_unit = _grouped_kmeans(rng, p_xy, p_unit, p_hh.astype(float), n_grid, min_weight=0.45 * target)
     c_idx, p_idx = _pairs_by_group(c_unit, part_unit)
     gap = shapely.distance(shapely.points(centers[c_idx]), part[p_idx])
@@ -83,11 +86,17 @@ def _build_grids(rng: np.random.Generator, city: dict, rural: dict, units: dict)
         "geometry": geoms,
     }
 
-    # micro-grids (十户联网) in a pilot township and four pilot communities: one per household
-    # point, the Voronoi cell of the point in its grid cut to the point's compound or settlement
-    township = np.searchsorted(rural["townships"]["id"], villages["township_id"])
-    pilot = (township == 3 + int(rng.integers(0, 6))) | np.isin(
-        np.arange(n_units), rng.choice(n_comm, size=4, replace=False)
+    # micro-grids (十户联网) in a pilot township and four pilot communities per demo county's
+    # worth of size: one per household point, the Voronoi cell of the point in its grid cut to
+    # the point's compound or settlement
+    scale = city["layout"].scale
+    township_ids = rural["townships"]["id"]
+    by_id = np.argsort(township_ids)
+    township = by_id[np.searchsorted(township_ids, villages["township_id"], sorter=by_id)]
+    n_streets = len(township_ids) - city["layout"].towns
+    pilot_towns = n_streets + rng.integers(0, city["layout"].towns, scale)
+    pilot = np.isin(township, pilot_towns) | np.isin(
+        np.arange(n_units), rng.choice(n_comm, size=4 * scale, replace=False)
     )
     chosen = (pilot[unit] & ~dedicated)[in_grid]
     m_xy, m_grid, m_hh = p_xy[chosen], in_grid[chosen], p_hh[chosen]

@@ -2,7 +2,7 @@
 the rural roads.
 
 Streets follow the lattice of :mod:`servicegrid.demo.places` and stop short of the river except
-at three bridges; every compound has gates on its street-facing sides, a short link from each
+at its bridges (three in the demo county); every compound has gates on its street-facing sides, a short link from each
 gate to its street and footpaths inside. Rural roads are a spanning tree over the settlements
 with a few loops, crossing the river at its bridges only, classed by the routes that link town
 seats to the county seat and villages to their town seat, and bent so they do not look drawn
@@ -17,7 +17,6 @@ from scipy import sparse
 from scipy.spatial import Delaunay
 
 from ._arrays import _bilinear, _words
-from .places import _BRIDGE_ROWS, _NX, _NY, _RIVER_COLUMN
 
 # Fictional street names: north-south roads (路, 大道) and west-east streets (街, 大街)
 _ROAD_NS = _words(
@@ -31,7 +30,8 @@ _ROAD_EW = _words("东风 红旗 光明 南环 北环 中心 公园 兴华 鼓�
 # ---------------------------------------------------------------------------------------------
 def _city_paths(rng: np.random.Generator, city: dict) -> dict:
     """Gates, gate links, footpaths inside compounds and the streets (with the links' feet)."""
-    nx, ny, k = _NX, _NY, _RIVER_COLUMN
+    layout = city["layout"]
+    nx, ny, k = layout.nx, layout.ny, layout.river_column
     node, corners, comp = city["node"], city["block_corners"], city["compounds"]
     bi, bj = city["block_i"], city["block_j"]
     n = len(comp["block"])
@@ -118,7 +118,7 @@ def _city_paths(rng: np.random.Generator, city: dict) -> dict:
     p_s = np.r_[hi, vj, np.where(horizontal, a_i, a_j) + t].astype(float)
     p_xy = np.r_[node[hi, hj], node[vi, vj], foot_xy]
     # rows without a bridge stop 15 % of a block short of the river on both banks
-    no_bridge = np.setdiff1d(np.arange(ny + 1), _BRIDGE_ROWS)
+    no_bridge = np.setdiff1d(np.arange(ny + 1), layout.bridge_rows)
     at_river = (p_line <= ny) & (p_s == k) & np.isin(p_line, no_bridge)
     p_line = np.r_[p_line[~at_river], no_bridge, no_bridge]
     p_s = np.r_[p_s[~at_river], np.full(len(no_bridge), k - 0.15), np.full(len(no_bridge), k + 0.15)]
@@ -165,7 +165,8 @@ def _city_paths(rng: np.random.Generator, city: dict) -> dict:
 # their town seat
 # ---------------------------------------------------------------------------------------------
 def _build_rural_roads(rng: np.random.Generator, city: dict, rural: dict, units: dict) -> dict:
-    nx, ny, k = _NX, _NY, _RIVER_COLUMN
+    layout = city["layout"]
+    nx, ny, k = layout.nx, layout.ny, layout.river_column
     node = city["node"]
     ring_i = np.r_[np.arange(nx + 1), np.arange(nx + 1), np.zeros(ny - 1, int), np.full(ny - 1, nx)]
     ring_j = np.r_[np.zeros(nx + 1, int), np.full(nx + 1, ny), np.arange(1, ny), np.arange(1, ny)]
@@ -205,7 +206,7 @@ def _build_rural_roads(rng: np.random.Generator, city: dict, rural: dict, units:
     selected = np.isin(key, tree_key) | ((length < 1_100) & (rng.random(len(a)) < 0.3))
     # each bridge carries a road: its shortest allowed edge to either bank
     bridge_node = n_s + np.arange(n_b)
-    for bridge in bridge_node:  # three bridges
+    for bridge in bridge_node:  # three per set of rural bridges: a few dozen at most
         touching = np.flatnonzero((a == bridge) | (b == bridge))
         other = np.where(a[touching] == bridge, b[touching], a[touching])
         bank = _bank(rural["river"], bridges[bridge - n_s], xy[other])
