@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..coverage.analysis import RADIUS_EPS_M
+from ..coverage.labels import beyond_text
 from .index import Answer, Search
 from .points import CoordSystem, rounded_lonlat
 from .serialization import rounded
@@ -30,7 +32,7 @@ def reason_text(walk: float, straight: float, radius: float | None, snap_m: floa
     zh = lang == "zh"
     if radius is None:
         text = f"步行{walk:,.0f}米" if zh else f"{walk:,.0f} m on foot"
-    elif walk <= radius + 1e-6:
+    elif walk <= radius + RADIUS_EPS_M:
         text = (
             f"步行{walk:,.0f}米，在{radius:,.0f}米服务半径内"
             if zh
@@ -38,17 +40,19 @@ def reason_text(walk: float, straight: float, radius: float | None, snap_m: floa
         )
     elif straight <= radius:
         ratio = walk / straight if straight > 0 else float("inf")
+        far = beyond_text(walk, radius)
         text = (
-            f"步行{walk:,.0f}米，直线仅{straight:,.0f}米：{radius:,.0f}米内没有更近的路可走（绕行为直线的{ratio:.1f}倍），超出服务半径"
+            f"步行{far}米，直线仅{straight:,.0f}米：{radius:,.0f}米内没有更近的路可走（绕行为直线的{ratio:.1f}倍），超出服务半径"
             if zh
-            else f"{walk:,.0f} m on foot against {straight:,.0f} m straight: no shorter way on foot within "
+            else f"{far} m on foot against {straight:,.0f} m straight: no shorter way on foot within "
             f"{radius:,.0f} m (a detour of {ratio:.1f} times the straight line), beyond the radius"
         )
     else:
+        far = beyond_text(walk, radius)
         text = (
-            f"步行{walk:,.0f}米，超出{radius:,.0f}米服务半径；直线距离也有{straight:,.0f}米"
+            f"步行{far}米，超出{radius:,.0f}米服务半径；直线距离也有{straight:,.0f}米"
             if zh
-            else f"{walk:,.0f} m on foot, beyond the {radius:,.0f} m radius; {straight:,.0f} m even in a straight line"
+            else f"{far} m on foot, beyond the {radius:,.0f} m radius; {straight:,.0f} m even in a straight line"
         )
     if snap_m > _MAX_NOTE_SNAP_M:
         text += (
@@ -74,7 +78,7 @@ def _feature(
     table = state.facilities
     radius = state.index.tiers[tier].radius_m
     straight = float(np.hypot(*(table.xy[facility] - origin_xy)))
-    within = None if radius is None else bool(walk <= radius + 1e-6)
+    within = None if radius is None else bool(walk <= radius + RADIUS_EPS_M)
     speed = state.project.settings.walk_speed_m_per_min
     props = dict(table.props[facility])
     props.update(
@@ -281,7 +285,7 @@ def batch_rows(
                     "walk_m": round(walk, 1),
                     "walk_min": round(walk / speed, 1),
                     "straight_m": round(float(straight[tier][i]), 1),
-                    "within_radius": None if radius is None else bool(walk <= radius + 1e-6),
+                    "within_radius": None if radius is None else bool(walk <= radius + RADIUS_EPS_M),
                 }
             )
         rows[row] = {"status": "ok", "snap_m": round(float(snap.offset[i]), 1), "nearest": found}

@@ -24,15 +24,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..coverage.analysis import TierCoverage, UnitNearest, inside_units, walk_to_units
+from ..coverage.analysis import RADIUS_EPS_M, TierCoverage, UnitNearest, inside_units, walk_to_units
 from ..coverage.demand import access_points, demand_units
 from ..coverage.network import StreetNetwork
 from ..coverage.snapping import SnapResult, snap_points
 from ..geo.workspace import Workspace
 
 __all__ = ["UnitCoverage", "build_units", "coverage_diff", "remeasure"]
-
-_EPS_M = 1e-6  # a unit exactly at the radius is covered (as in the coverage stage)
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,7 +47,7 @@ class UnitCoverage:
 
     def covered(self, tier: str) -> np.ndarray:
         """Covered mask of the units ``tier`` serves (aligned with ``served[tier]``)."""
-        return self.walk_m[tier] <= self.tiers[tier].radius_m + _EPS_M
+        return self.walk_m[tier] <= self.tiers[tier].radius_m + RADIUS_EPS_M
 
 
 def build_units(

@@ -39,11 +39,13 @@ from .demand import (
     typed_column,
 )
 from .distance import nearest_facility
+from .labels import beyond_text
 from .network import StreetNetwork
 from .snapping import SnapResult, snap_points
 
 __all__ = [
     "DEFAULT_DETOUR_FACTOR",
+    "RADIUS_EPS_M",
     "CoverageResult",
     "TierCoverage",
     "UnitNearest",
@@ -60,7 +62,8 @@ Method = Literal["network", "euclidean"]
 DEFAULT_DETOUR_FACTOR = DETOUR_FACTOR  # walking routes are about a third longer than the straight line
 DOORSTEP_M = 100.0  # "the last hundred metres" taken literally
 _NO_FACILITY = "no facility of this tier"
-_EPS_M = 1e-6  # a unit exactly at the radius is covered, whatever the float rounding
+RADIUS_EPS_M = 1e-6
+"""A unit exactly at the radius is covered, whatever the float rounding (coverage, plans, the API)."""
 GAP_NAMES = {"compound_station": "last_hundred_meters", "village_center": "last_kilometer"}
 UNIT_COLUMNS = [
     "unit_layer",
@@ -423,14 +426,18 @@ def _unit_rows(
             units.geometry.to_numpy()[found], fac_geom[nearest.facility[found]]
         )
     walk = np.where(np.isfinite(nearest.walk_m), nearest.walk_m, np.nan)
-    covered = walk <= spec.radius_m + _EPS_M
+    covered = walk <= spec.radius_m + RADIUS_EPS_M
     partial = (
-        ~covered & (walk <= spec.partial_m + _EPS_M) if spec.partial_m else np.zeros(len(units), dtype=bool)
+        ~covered & (walk <= spec.partial_m + RADIUS_EPS_M)
+        if spec.partial_m
+        else np.zeros(len(units), dtype=bool)
     )
     reason = nearest.reason.copy()
     beyond = found & np.isfinite(walk) & ~covered
+    how = "on foot" if method == "network" else "estimated from the straight line (no walking network)"
     reason[beyond] = [
-        f"{_metres(w, spec.radius_m)} on foot, beyond the {spec.radius_m:,.0f} m radius" for w in walk[beyond]
+        f"{beyond_text(w, spec.radius_m)} m {how}, beyond the {spec.radius_m:,.0f} m radius"
+        for w in walk[beyond]
     ]
     no_facility = ~found & pd.isna(reason)
     reason[no_facility] = _NO_FACILITY
@@ -447,19 +454,13 @@ def _unit_rows(
             radius_m=spec.radius_m,
             covered=covered,
             partial=partial,
-            doorstep=walk <= DOORSTEP_M + _EPS_M,
+            doorstep=walk <= DOORSTEP_M + RADIUS_EPS_M,
             method=method,
             reason=pd.array(reason, dtype="string"),
         ),
         geometry=shapely.point_on_surface(units.geometry.to_numpy()),
         crs=units.crs,
     )
-
-
-def _metres(walk: float, radius: float) -> str:
-    """A distance beyond ``radius`` written so that it never reads as the radius itself."""
-    text = f"{walk:,.0f} m"
-    return text if round(walk) > radius else f"{walk:,.1f} m" if round(walk, 1) > radius else f"{walk:,.2f} m"
 
 
 def _empty_units(crs: CRS) -> gpd.GeoDataFrame:

@@ -10,7 +10,7 @@ from typing import Literal
 
 import pandas as pd
 
-__all__ = ["GAP_LABELS", "UNIT_LABELS", "coverage_headers", "labelled_gaps"]
+__all__ = ["GAP_LABELS", "UNIT_LABELS", "beyond_text", "coverage_headers", "labelled_gaps", "reason_labels"]
 
 Lang = Literal["zh", "en"]
 
@@ -57,6 +57,50 @@ _HEADERS = {
 }
 
 
+# The reasons coverage gives, canonical (English) in the layers, and their Chinese wording for the
+# planner's gap list: (pattern of the English text, its Chinese wording with the groups as \1, \2).
+_REASONS_ZH = [
+    (r"^([\d,.]+) m on foot, beyond the ([\d,.]+) m radius$", "步行\\1米，超出\\2米服务半径"),
+    (
+        r"^([\d,.]+) m estimated from the straight line \(no walking network\), beyond the ([\d,.]+) m radius$",
+        "按直线估算\\1米（无步行路网），超出\\2米服务半径",
+    ),
+    (r"^no facility of this tier$", "没有该层级（或可替代层级）的在用阵地"),
+    (
+        r"^not connected: no facility on the same piece of the walking network$",
+        "不连通：所在步行路网片区没有该层级的阵地",
+    ),
+    (r"^no facility to reach \(none was snapped to the network\)$", "没有可到达的阵地（阵地均未接入路网）"),
+    (r"^no facility within ([\d,.]+) m on foot$", "步行\\1米内没有阵地"),
+    (r"^unreachable: ([\d,.]+) m from the nearest path$", "无法步行到达：距最近道路\\1米"),
+    (r"^unreachable: no path in the network$", "无法步行到达：路网中没有道路"),
+]
+
+
+def beyond_text(walk: float, radius: float) -> str:
+    """A distance beyond ``radius`` (metres) written so that it never reads as the radius itself:
+    whole metres, or as many decimals (up to two) as it takes.
+
+    Examples
+    --------
+    >>> beyond_text(1306.4, 1000), beyond_text(1000.21, 1000), beyond_text(300.04, 300)
+    ('1,306', '1,000.2', '300.04')
+    """
+    if round(walk) > radius:
+        return f"{walk:,.0f}"
+    return f"{walk:,.1f}" if round(walk, 1) > radius else f"{walk:,.2f}"
+
+
+def reason_labels(reasons: pd.Series, lang: Lang) -> pd.Series:
+    """Coverage's reasons in ``lang`` (the layers keep them in English; unknown ones unchanged)."""
+    if lang != "zh":
+        return reasons
+    out = reasons.astype("string")
+    for pattern, template in _REASONS_ZH:
+        out = out.str.replace(pattern, template, regex=True)
+    return out
+
+
 def coverage_headers(lang: Lang) -> dict[str, str]:
     """Column → heading in ``lang``."""
     i = 0 if lang == "zh" else 1
@@ -72,5 +116,11 @@ def labelled_gaps(gaps: pd.DataFrame, tier_labels: dict[str, str], lang: Lang) -
         out["unit_kind"].map({k: v[i] for k, v in UNIT_LABELS.items()}).fillna(out["unit_kind"])
     )
     out["tier"] = out["tier"].map(tier_labels).fillna(out["tier"])
+    if "reason" in out.columns:
+        out["reason"] = reason_labels(out["reason"], lang)
+    if "method" in out.columns and lang == "zh":
+        out["method"] = (
+            out["method"].map({"network": "步行路网", "euclidean": "直线估算"}).fillna(out["method"])
+        )
     shown = [c for c in _HEADERS if c in out.columns]
     return out[shown].rename(columns=coverage_headers(lang))

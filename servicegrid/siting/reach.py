@@ -14,7 +14,7 @@ import shapely
 from pyproj import CRS
 from scipy import sparse
 
-from ..coverage.analysis import TierCoverage, coverage_tiers
+from ..coverage.analysis import RADIUS_EPS_M, TierCoverage, coverage_tiers
 from ..coverage.demand import (
     DEMAND_LAYERS,
     DETOUR_FACTOR,
@@ -96,6 +96,6 @@ def reach_matrix(
 def within(dist: sparse.csr_array, radius: float) -> sparse.csr_array:
     """0/1 matrix of the stored pairs within ``radius`` (a stored zero distance is within)."""
     coo = dist.tocoo()
-    keep = coo.data <= radius + 1e-6
+    keep = coo.data <= radius + RADIUS_EPS_M
     ones = np.ones(int(keep.sum()), dtype=np.int8)
     return sparse.csr_array((ones, (coo.row[keep], coo.col[keep])), shape=dist.shape)

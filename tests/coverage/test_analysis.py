@@ -147,7 +147,9 @@ def test_points_far_from_every_path_are_unreachable_with_the_distance():
 def test_without_a_network_straight_lines_times_detour_are_marked_euclidean():
     layers = {
         "roads": lattice(),
-        "settlements": frame([{"id": "S1"}], [shapely.Point(1300, 1400)]),
+        "settlements": frame(
+            [{"id": "S1"}, {"id": "S2"}], [shapely.Point(1300, 1400), shapely.Point(1900, 1000)]
+        ),
         "facilities": frame([{"id": "F1", "tier": "village_center"}], [shapely.Point(1000, 1000)]),
     }
     result = run(layers, network=False, detour_factor=1.25)
@@ -155,6 +157,12 @@ def test_without_a_network_straight_lines_times_detour_are_marked_euclidean():
     assert got["method"] == "euclidean"
     assert got["walk_m"] == pytest.approx(625.0)
     assert any("no walking network" in n for n in result.notes)
+    # beyond the radius, the reason says how the distance was found: never "on foot"
+    far = row(result, "S2", "village_center")
+    assert far["walk_m"] == pytest.approx(1125.0)
+    assert far["reason"] == (
+        "1,125 m estimated from the straight line (no walking network), beyond the 1,000 m radius"
+    )
 
 
 def test_a_network_of_another_place_is_refused():

@@ -164,7 +164,8 @@ def test_one_point_alone_snaps_as_in_a_batch(xy):
     for i in range(len(pts)):
         alone = snap_points(LATTICE, pts[i : i + 1], max_distance=25)
         assert alone.edge.tolist() == [batch.edge[i]]
-        assert alone.node_u.tolist() == [batch.node_u[i]] and alone.node_v.tolist() == [batch.node_v[i]]
+        assert alone.node_u.tolist() == [batch.node_u[i]]
+        assert alone.node_v.tolist() == [batch.node_v[i]]
         assert alone.reason.tolist() == [batch.reason[i]]
         for field in ("offset", "position", "to_u", "to_v", "xy"):
             np.testing.assert_allclose(getattr(alone, field), getattr(batch, field)[i : i + 1], atol=1e-9)
