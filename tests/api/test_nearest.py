@@ -188,3 +188,11 @@ def test_a_tier_without_facilities_says_so(client):
     body = nearest(client, lon=LON, lat=LAT, tier="courier_station")
     assert body["status"] == "no_facility"
     assert body["features"] == []
+
+
+def test_a_walk_just_beyond_the_radius_never_reads_as_the_radius():
+    from servicegrid.api.answers import reason_text
+
+    assert reason_text(1000.21, 1200.0, 1000.0, 0.0, "en").startswith("1,000.2 m on foot, beyond the 1,000 m")
+    assert reason_text(1000.21, 1200.0, 1000.0, 0.0, "zh").startswith("步行1,000.2米，超出1,000米服务半径")
+    assert reason_text(1000.0, 900.0, 1000.0, 0.0, "en") == "1,000 m on foot, within the 1,000 m radius"
