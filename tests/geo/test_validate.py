@@ -170,7 +170,8 @@ def test_unknown_tier_reported_when_tiers_are_given():
     assert report.workspace.layers["facilities"]["tier"].fillna("?").tolist() == ["town_center", "?"]
 
 
-def test_gcj02_declared_as_wgs84_is_detected_against_roads():
+@pytest.mark.parametrize("n", [30, 1_300])  # 1,300: measured on a sample of every second point
+def test_gcj02_declared_as_wgs84_is_detected_against_roads(n):
     from servicegrid.geo.chinacoords import wgs84_to_gcj02
 
     layers = clean_layers()
@@ -179,9 +180,9 @@ def test_gcj02_declared_as_wgs84_is_detected_against_roads():
     lines += [shapely.LineString([(-3000, y), (7500, y)]) for y in range(-3000, 5100, 1500)]
     layers["roads"] = frame([{"id": f"R{i}"} for i in range(len(lines))], lines)
     rng = np.random.default_rng(1)
-    along = rng.uniform(0, 4000, 30)
+    along = rng.uniform(0, 4000, n)
     on_street = [shapely.Point(a, 1500) if i % 2 else shapely.Point(1500, a / 2) for i, a in enumerate(along)]
-    honest = frame([{"id": f"F{i}", "tier": "compound_station"} for i in range(30)], on_street)
+    honest = frame([{"id": f"F{i}", "tier": "compound_station"} for i in range(n)], on_street)
     assert checks(
         validate_layers(Workspace(None, {**layers, "facilities": honest})), "looks_like_gcj02"
     ).empty
