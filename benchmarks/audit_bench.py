@@ -3,12 +3,10 @@
 Builds a seeded synthetic register (random tiers given as ids or Chinese names, item lists mixing
 ids and labels, window/zone/room lists, one yes/no column, areas, schedules, staff), then times
 ``audit_facilities`` (which parses the records too) over several repeats and reports the best and
-median wall-clock and CPU times.
+median wall-clock and CPU times as a Markdown table, with the load average before and after. No
+other tool is compared.
 
     .venv/bin/python benchmarks/audit_bench.py [--n 10000] [--repeat 5]
-
-Measured on the 2-core development machine (shared, load ≈ 4): best 0.73 s, median 0.97 s wall
-for 10,000 facilities (8,208 below standard, 1,296 model, 496 compliant).
 """
 
 from __future__ import annotations
@@ -21,6 +19,7 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from _common import LoadAverage, command_line, machine_line, seconds, table
 
 from servicegrid.standards.audit import audit_facilities
 from servicegrid.standards.loader import load_preset
@@ -80,6 +79,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    load = LoadAverage()
     register = synthetic_register(args.n)
     preset = load_preset("cn-default")
     times, cpu = [], []
@@ -91,14 +91,33 @@ def main() -> None:
             result = audit_facilities(register, preset)
             times.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
+    load.stop()
     assert result is not None
     grades = result["grade"].value_counts().to_dict()
-    print(f"audit_facilities on {args.n:,} facilities (parse + grade + reasons), {args.repeat} runs")
-    print(f"  wall: best {min(times):.3f} s, median {statistics.median(times):.3f} s")
+    print("## audit_bench\n")
     print(
-        f"  CPU:  best {min(cpu):.3f} s, median {statistics.median(cpu):.3f} s (wall minus waiting on a busy machine)"
+        f"{command_line()}: `audit_facilities` (parse + grade + reasons) "
+        f"against cn-default. {machine_line('pandas', 'geopandas')}.\n"
     )
-    print(f"  grades: {grades}")
+    print(load.line() + "\n")
+    print(
+        table(
+            ["", "best", f"median of {args.repeat}"],
+            [
+                [
+                    f"`audit_facilities`, {args.n:,} facilities, wall",
+                    seconds(min(times)),
+                    seconds(statistics.median(times)),
+                ],
+                [
+                    "the same, CPU (wall minus waiting on a busy machine)",
+                    seconds(min(cpu)),
+                    seconds(statistics.median(cpu)),
+                ],
+            ],
+        )
+    )
+    print(f"\nGrades: {', '.join(f'{k} {v:,}' for k, v in grades.items())}.")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ objective, proven bound, gap and share of the coverable weight served that ``set
 ``max_cover`` (p = 20) reach for three service radii (pairs within reach grow with the radius).
 Where capacities cannot serve every point, set cover answers with the cheapest plan serving
 the most. No other tool offers these models to
-compare against. Run
+compare against. Standard output is a Markdown table with the load average before and after. Run
 
     .venv/bin/python benchmarks/capacitated_bench.py [--time-limit 60] [--seed 0]
 """
@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 import siting_bench
+from _common import LoadAverage, command_line, machine_line, progress, table
 
 from servicegrid.siting import max_cover, set_cover
 
@@ -29,8 +30,8 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    print("| radius | pairs | model | status | objective | bound | gap | weight served | seconds |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    load = LoadAverage()
+    rows = []
     for radius in (600.0, 1000.0, 1750.0):
         siting_bench.RADIUS = radius
         inst = siting_bench.instance(args.seed)
@@ -48,12 +49,29 @@ def main() -> None:
             t0 = time.perf_counter()
             result = run()
             seconds = time.perf_counter() - t0
-            print(
-                f"| {radius:,.0f} m | {inst.cover.nnz:,} | {name} | {result.status} | {result.objective:,.0f} "
-                f"| {result.bound:,.1f} | {result.gap:.2%} | {result.covered_weight / coverable:.1%} "
-                f"| {seconds:.1f} |",
-                flush=True,
+            rows.append(
+                [
+                    f"{radius:,.0f} m",
+                    f"{inst.cover.nnz:,}",
+                    name,
+                    result.status,
+                    f"{result.objective:,.0f}",
+                    f"{result.bound:,.1f}",
+                    f"{result.gap:.2%}",
+                    f"{result.covered_weight / coverable:.1%}",
+                    f"{seconds:.1f}",
+                ]
             )
+            progress(" | ".join(rows[-1]))
+    load.stop()
+    print("## capacitated_bench\n")
+    print(
+        f"{command_line()} (time limit {args.time_limit:g} s, seed {args.seed}): 2,000 × 500 uniform "
+        f"instance, every site's capacity half the weight it reaches. {machine_line('highspy')}.\n"
+    )
+    print(load.line() + "\n")
+    header = ["radius", "pairs", "model", "status", "objective", "bound", "gap", "weight served", "seconds"]
+    print(table(header, rows))
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
 """Reading and validating a county-sized workspace: 10k polygons and 1k facilities.
 
-Run: .venv/bin/python benchmarks/workspace_bench.py
+Run: .venv/bin/python benchmarks/workspace_bench.py [--repeat 5]
 Builds the workspace in a temporary folder (townships → villages → grids and compounds on a regular
 lattice with jitter), writes it as a GeoPackage, then times read_workspace, fill_parent_ids and
-validate_layers, the steps `servicegrid validate` runs.
+validate_layers, the steps `servicegrid validate` runs, ``--repeat`` times in the same process
+(the file is in the page cache after it is written). No other tool is compared. Standard output
+is a Markdown table (best and median wall time per step) with the load average before and after.
 """
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -16,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from _common import LoadAverage, command_line, machine_line, median, seconds, table
 
 from servicegrid.geo.crs import metric_crs_for_lonlat
 from servicegrid.geo.hierarchy import fill_parent_ids
@@ -63,27 +67,51 @@ def build() -> dict[str, gpd.GeoDataFrame]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs of read + fill + validate")
+    args = parser.parse_args()
+    load = LoadAverage()
     layers = build()
     polygons = sum(len(f) for n, f in layers.items() if n != "facilities")
+    steps: dict[str, list[float]] = {"read": [], "fill": [], "validate": [], "total": []}
+    findings = 0
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "county.gpkg"
         t = time.perf_counter()
         write_layers(path, layers)
         t_write = time.perf_counter() - t
-        t = time.perf_counter()
-        ws = read_workspace(path)
-        t_read = time.perf_counter() - t
-        t = time.perf_counter()
-        filled = fill_parent_ids(ws).workspace
-        t_fill = time.perf_counter() - t
-        t = time.perf_counter()
-        report = validate_layers(filled)
-        t_validate = time.perf_counter() - t
-    print(f"workspace: {polygons:,} polygons, {len(layers['facilities']):,} facilities")
+        for _ in range(max(1, args.repeat)):
+            t0 = time.perf_counter()
+            ws = read_workspace(path)
+            t1 = time.perf_counter()
+            filled = fill_parent_ids(ws).workspace
+            t2 = time.perf_counter()
+            report = validate_layers(filled)
+            t3 = time.perf_counter()
+            findings = len(report.findings)
+            steps["read"].append(t1 - t0)
+            steps["fill"].append(t2 - t1)
+            steps["validate"].append(t3 - t2)
+            steps["total"].append(t3 - t0)
+    load.stop()
+    labels = {
+        "read": "`read_workspace`",
+        "fill": "`fill_parent_ids`",
+        "validate": f"`validate_layers` ({findings} findings)",
+        "total": "read + fill + validate",
+    }
+    print("## workspace_bench\n")
     print(
-        f"write {t_write:.2f} s | read {t_read:.2f} s | fill parent ids {t_fill:.2f} s | "
-        f"validate {t_validate:.2f} s ({len(report.findings)} findings) | "
-        f"read + fill + validate {t_read + t_fill + t_validate:.2f} s"
+        f"{command_line()}: {polygons:,} polygons and "
+        f"{len(layers['facilities']):,} facilities in a GeoPackage (written in {seconds(t_write)}). "
+        f"{machine_line('geopandas', 'shapely', 'pyogrio')}.\n"
+    )
+    print(load.line() + "\n")
+    print(
+        table(
+            ["step", "best", f"median of {args.repeat}"],
+            [[labels[k], seconds(min(v)), seconds(median(v))] for k, v in steps.items()],
+        )
     )
 
 
