@@ -210,8 +210,10 @@ def _generated_sites(
         units["unit_name"].astype("string").fillna(units["unit_id"].astype("string")).to_numpy(dtype=object)
     )
     points, names = [], []
+    # every compound with households is its own candidate: blank households too (a plan weighs
+    # them at their layer's median); only a compound recorded as empty (0) is not
     compound = (units["unit_layer"] == "compounds").to_numpy() & (
-        units["households"].astype("Float64").fillna(0).to_numpy(dtype=float) > 0
+        units["households"].astype("Float64").fillna(1).to_numpy(dtype=float) > 0
     )
     if compound.any():
         points.append(shapely.point_on_surface(units.geometry.to_numpy()[compound]))

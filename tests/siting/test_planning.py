@@ -282,6 +282,16 @@ def test_a_compound_with_no_site_in_reach_is_its_own_candidate():
     assert strict.uncoverable["reason"].tolist() == ["no candidate site within walking reach"]
 
 
+def test_a_compound_with_blank_households_is_its_own_candidate_too():
+    # It weighs its layer's median in the plan: it must be reachable like any other compound.
+    layers = county()
+    far = frame([{"id": "C9", "name": "远山小区", "households": None}], [box(1900, 1700, 1980, 1780)])
+    layers["compounds"] = pd.concat([layers["compounds"], far], ignore_index=True)
+    result = plan(layers, model="set-cover", generate=True)
+    assert result.uncoverable.empty
+    assert "远山小区（小区内）" in set(result.proposed_sites["name"])
+
+
 def test_plan_households_count_nested_units_once():
     """A community-centre plan over compounds inside communities: the register's households."""
     layers = county(with_candidates=False)
