@@ -551,6 +551,8 @@ def summarize_coverage(units: pd.DataFrame, workspace: Workspace) -> pd.DataFram
         out["population_rate"] = (
             out["population_covered"] / out["population"].where(out["population"] > 0)
         ).round(4)
+    if "method" in units.columns:  # one per run: every figure says how its distances were found
+        out["method"] = str(units["method"].iloc[0])
     return out
 
 

@@ -157,6 +157,7 @@ def test_without_a_network_straight_lines_times_detour_are_marked_euclidean():
     assert got["method"] == "euclidean"
     assert got["walk_m"] == pytest.approx(625.0)
     assert any("no walking network" in n for n in result.notes)
+    assert set(result.summary["method"]) == {"euclidean"}  # beside every figure, not only per unit
     # beyond the radius, the reason says how the distance was found: never "on foot"
     far = row(result, "S2", "village_center")
     assert far["walk_m"] == pytest.approx(1125.0)
