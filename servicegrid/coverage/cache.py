@@ -32,7 +32,7 @@ from ..geo.workspace import atomic_path
 from . import network as _network_module
 from . import osmnx_graphs as _osmnx_module
 from . import sources as _sources_module
-from .network import StreetNetwork
+from .network import StreetNetwork, segment_index_arrays, segment_index_from_arrays, with_segment_index
 from .osmnx_graphs import network_from_graphml
 from .sources import _check_osm_path, network_from_lines, network_from_osm
 
@@ -101,6 +101,7 @@ def write_network(network: StreetNetwork, path: str | os.PathLike[str], *, key: 
         "problems": list(network.problems),
     }
     arrays = {name: getattr(network, name) for name in _ARRAYS}
+    arrays |= segment_index_arrays(network.segment_index)  # built once, here, for every later run
     graph = network.graph
     with atomic_path(path) as tmp, tmp.open("wb") as handle:
         np.savez(
@@ -125,7 +126,7 @@ def read_network(path: str | os.PathLike[str], *, key: str | None = None) -> Str
     """
     path = Path(path)
     try:
-        meta, arrays, graph_parts = _read_parts(path)
+        meta, arrays, graph_parts, index = _read_parts(path)
     except _UNREADABLE as exc:
         msg = f"{path}: not a saved servicegrid network ({exc})"
         raise NetworkError(msg) from exc
@@ -136,13 +137,14 @@ def read_network(path: str | os.PathLike[str], *, key: str | None = None) -> Str
         msg = f"{path}: built from other input"
         raise NetworkError(msg)
     n = arrays["node_xy"].shape[0]
-    return StreetNetwork(
+    network = StreetNetwork(
         crs=CRS.from_wkt(meta["crs"]),
         graph=csr_array(graph_parts, shape=(n, n)),
         source=meta.get("source", ""),
         problems=tuple(meta.get("problems", ())),
         **arrays,
     )
+    return with_segment_index(network, segment_index_from_arrays(index)) if index else network
 
 
 # What reading a file that is not a complete saved network raises: a truncated or damaged zip,
@@ -150,7 +152,9 @@ def read_network(path: str | os.PathLike[str], *, key: str | None = None) -> Str
 _UNREADABLE = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile)
 
 
-def _read_parts(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray], tuple[np.ndarray, ...]]:
+def _read_parts(
+    path: Path,
+) -> tuple[dict[str, Any], dict[str, np.ndarray], tuple[np.ndarray, ...], dict[str, np.ndarray]]:
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
         if not isinstance(meta, dict):
@@ -158,7 +162,8 @@ def _read_parts(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray], tupl
             raise TypeError(msg)
         arrays = {name: data[name] for name in _ARRAYS}
         graph_parts = (data["graph_data"], data["graph_indices"], data["graph_indptr"])
-    return meta, arrays, graph_parts
+        index = {name: data[name] for name in data.files if name.startswith("piece_")}
+    return meta, arrays, graph_parts, index
 
 
 def _written_by(path: Path) -> str | None:

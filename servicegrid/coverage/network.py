@@ -19,11 +19,13 @@ files, the roads layer, osmnx graphs) and cached by :mod:`servicegrid.coverage.c
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
+import scipy
 import shapely
 from pyproj import CRS
 from scipy.sparse import csr_array
@@ -36,6 +38,9 @@ __all__ = [
     "SNAP_PIECE_M",
     "SegmentIndex",
     "StreetNetwork",
+    "segment_index_arrays",
+    "segment_index_from_arrays",
+    "with_segment_index",
 ]
 
 logger = logging.getLogger(__name__)
@@ -193,6 +198,64 @@ class StreetNetwork:
             f"{self.total_length_m / 1000:,.1f} km of paths; {sizes.size:,} connected piece(s), "
             f"the largest holds {largest:,} nodes ({share:.1f}%)"
         )
+
+
+def segment_index_arrays(index: SegmentIndex) -> dict[str, np.ndarray]:
+    """The arrays of ``index``, KD-tree included, for a network cache (no pickling: plain arrays).
+
+    The KD-tree is stored as the state scipy pickles it with (its points and node arrays), so a
+    cached network snaps without building the tree again (~0.1 s per 100,000 path nodes).
+    """
+    out = {
+        "piece_start": index.start,
+        "piece_end": index.end,
+        "piece_edge": index.edge,
+        "piece_along": index.along,
+        "piece_half": np.array(index.half),
+    }
+    state = index.tree.__getstate__()
+    out["piece_state_size"] = np.array(len(state))
+    for i, part in enumerate(state):
+        if part is not None:  # None parts stay out (no object arrays): the size restores them
+            out[f"piece_tree_{i}"] = np.asarray(part)
+    out["piece_scipy"] = np.array(scipy.__version__)  # the state's layout is scipy's own
+    return out
+
+
+def segment_index_from_arrays(arrays: Mapping[str, np.ndarray]) -> SegmentIndex:
+    """The index :func:`segment_index_arrays` stored. The KD-tree is restored only when this
+    scipy wrote it and it holds exactly the pieces' midpoints; otherwise it is built again."""
+    start, end = arrays["piece_start"], arrays["piece_end"]
+    mid = (start + end) / 2
+    tree = None
+    if "piece_scipy" in arrays and str(arrays["piece_scipy"]) == scipy.__version__:
+        try:
+            state: list[object] = [None] * int(arrays["piece_state_size"])
+            for key in (k for k in arrays if k.startswith("piece_tree_")):
+                value = arrays[key]
+                state[int(key.rsplit("_", 1)[1])] = value.item() if value.ndim == 0 else value
+            restored = cKDTree.__new__(cKDTree)
+            restored.__setstate__(tuple(state))
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+            restored = None
+        ok = restored is not None and restored.n == len(mid) and np.array_equal(restored.data, mid)
+        tree = restored if ok else None
+    if tree is None:
+        tree = cKDTree(mid)
+    return SegmentIndex(
+        start=start,
+        end=end,
+        edge=arrays["piece_edge"],
+        along=arrays["piece_along"],
+        half=float(arrays["piece_half"]),
+        tree=tree,
+    )
+
+
+def with_segment_index(network: StreetNetwork, index: SegmentIndex) -> StreetNetwork:
+    """``network`` with its snapping index already in place (read from a cache)."""
+    network.__dict__["segment_index"] = index  # what the cached_property would have stored
+    return network
 
 
 def _segment_index(network: StreetNetwork) -> SegmentIndex:

@@ -546,6 +546,10 @@ def _check_overlaps(name: str, frame: gpd.GeoDataFrame) -> pd.DataFrame:
         parent = frame[spec.parent_column].astype("string").to_numpy()
         same = pd.Series(parent[left]).eq(pd.Series(parent[right])).fillna(False).to_numpy()
         left, right = left[same], right[same]
+    # Neighbours that only touch (every pair of adjacent grids) cannot overlap by an area: a
+    # DE-9IM test of the interiors rules them out at a third of the cost of intersecting them.
+    inner = shapely.relate_pattern(geom[left], geom[right], "T********")
+    left, right = left[inner], right[inner]
     if len(left) == 0:
         return _no_findings()
     area = shapely.area(shapely.intersection(geom[left], geom[right]))

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
+from scipy.spatial import cKDTree
 
 from servicegrid.coverage import cache as cache_module
 from servicegrid.coverage import network as network_module
@@ -186,3 +187,50 @@ def test_a_corrupt_cache_file_is_rebuilt_rather_than_raising(tmp_path, monkeypat
     assert_same_network(first, again)
     assert entries(tmp_path) == [entry]
     assert_same_network(first, read_network(entry))
+
+
+def _snap_all(net, pts):
+    from servicegrid.coverage.snapping import snap_points
+
+    return snap_points(net, pts, max_distance=500)
+
+
+class _CountedTree(cKDTree):
+    built = 0
+
+    def __init__(self, *args, **kwargs):
+        type(self).built += 1
+        super().__init__(*args, **kwargs)
+
+
+def test_a_saved_network_snaps_with_its_stored_index_exactly_as_a_fresh_one(tmp_path, monkeypatch):
+    net = network_from_lines(lattice_lines(30, 40.0), crs=METRIC)
+    path = write_network(net, tmp_path / "n.network.npz")
+    monkeypatch.setattr(network_module, "cKDTree", _CountedTree)
+    _CountedTree.built = 0
+    again = read_network(path)
+    assert _CountedTree.built == 0  # the tree came from the file
+    assert "segment_index" in again.__dict__  # restored, not to be built on the first snap
+    stored, fresh = again.segment_index, net.segment_index
+    np.testing.assert_array_equal(stored.start, fresh.start)
+    np.testing.assert_array_equal(stored.tree.data, fresh.tree.data)
+    pts = np.random.default_rng(4).uniform(-50, 1050, (300, 2))
+    a, b = _snap_all(again, pts), _snap_all(net, pts)
+    np.testing.assert_array_equal(a.edge, b.edge)
+    np.testing.assert_array_equal(a.offset, b.offset)
+    np.testing.assert_array_equal(a.position, b.position)
+
+
+def test_a_tree_another_scipy_stored_is_built_again(tmp_path, monkeypatch):
+    net = network_from_lines(lattice_lines(30, 40.0), crs=METRIC)
+    path = write_network(net, tmp_path / "n.network.npz")
+    with np.load(path) as data:
+        parts = {k: data[k] for k in data.files}
+    parts["piece_scipy"] = np.array("0.1")  # another scipy wrote the tree's state: not trusted
+    np.savez(path, **parts)
+    monkeypatch.setattr(network_module, "cKDTree", _CountedTree)
+    _CountedTree.built = 0
+    again = read_network(path)
+    assert _CountedTree.built == 1
+    pts = np.random.default_rng(5).uniform(-50, 1050, (200, 2))
+    np.testing.assert_array_equal(_snap_all(again, pts).edge, _snap_all(net, pts).edge)
