@@ -24,6 +24,11 @@ rows settles in a fraction of the time HiGHS spends at the root of the whole mod
 time limit never raises: the best plan found and its gap come back with status
 ``"time_limit"``.
 
+:func:`solve_by_parts` (what :func:`plan_layers` calls) splits a problem into the parts that
+share no decision (compounds no candidate joins, townships with their own targets) and solves
+them side by side: the optimum is the sum of theirs, and a time limit hits only the parts still
+open. Capacitated township targets are solved component by component (:mod:`.pareto`).
+
 Every point HiGHS returns is checked against the model; a wrong answer from HiGHS's MIP presolve
 (a known class of defects) is detected and the model solved again without presolve.
 
@@ -54,6 +59,9 @@ Modules, each owning one thing:
 - :mod:`.capacitated`: covering with capacities, its model and the questions the models ask it;
 - :mod:`.highs`: the HiGHS boundary; :mod:`.reduce`: exact reductions of covering problems;
 - :mod:`.heuristics`: greedy, local search, tabu and Lagrangian bounds, by model family;
+- :mod:`.decompose`, :mod:`.by_parts`, :mod:`.allocate`: :func:`solve_by_parts`, the models
+  solved by their independent parts (a shared ``p`` or budget split between them);
+  :mod:`.pareto`: capacitated township targets component by component;
 - :mod:`.reach`, :mod:`.candidates`, :mod:`.plan`, :mod:`.plan_results`: planning on a workspace
   (walking reach, candidate sites, :func:`plan_layers`, the plan read back as layers).
 
@@ -61,12 +69,14 @@ Siting sits above :mod:`servicegrid.coverage`: it uses the walking networks, dis
 coverage tiers from there, never the other way round.
 """
 
+from .by_parts import solve_by_parts
 from .candidates import plan_candidates
 from .highs import SolverWarning
 from .max_cover import max_cover
 from .p_median import p_median
 from .plan import PlanModel, PlanResult, plan_layers
 from .result import (
+    Decomposition,
     GroupCoverage,
     Method,
     ModelName,
@@ -80,6 +90,7 @@ from .set_cover import set_cover
 from .upgrade import upgrade_or_build
 
 __all__ = [
+    "Decomposition",
     "GroupCoverage",
     "Method",
     "ModelName",
@@ -96,5 +107,6 @@ __all__ = [
     "plan_candidates",
     "plan_layers",
     "set_cover",
+    "solve_by_parts",
     "upgrade_or_build",
 ]

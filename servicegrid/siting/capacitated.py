@@ -17,7 +17,8 @@ cover, max cover, upgrade-or-build with capacities) and reads the answer as a
 :class:`~servicegrid.siting.result.SitingResult`. The reductions and heuristics of the
 uncapacitated models do not hold here (a site that covers more may serve less), so HiGHS solves
 the whole model, within the time limit, started from a greedy plan where the question has no
-group targets.
+group targets; the least-cost question with group targets is first put to ``by_component``
+(:mod:`.pareto`: the components' Pareto plans and a master program), when the model offers it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,16 @@ from scipy import sparse
 from .covering import CoverProblem
 from .exact import Clock, is_integral, relative_gap
 from .highs import LinearModel, Outcome, solve
-from .result import BoolArray, FloatArray, IntArray, ModelName, Sense, SitingResult, Status
+from .result import (
+    BoolArray,
+    Decomposition,
+    FloatArray,
+    IntArray,
+    ModelName,
+    Sense,
+    SitingResult,
+    Status,
+)
 
 __all__ = [
     "CapacitatedAnswer",
@@ -93,6 +103,8 @@ class CapacitatedAnswer:
     objective: float
     bound: float
     point: FloatArray | None = None
+    #: When answered component by component: components enumerated and kept whole.
+    components: tuple[int, int] | None = None
 
 
 def solve_capacitated(
@@ -278,6 +290,7 @@ def capacitated_siting(
     group: IntArray | None = None,
     target: FloatArray | None = None,
     relaxed: Callable[[float], SitingResult] | None = None,
+    by_component: Callable[[CapacitatedQuestion, Clock], CapacitatedAnswer | None] | None = None,
 ) -> SitingResult:
     """The capacitated form of ``model_name`` (see the module notes).
 
@@ -286,7 +299,10 @@ def capacitated_siting(
     serving the most weight (each group up to its target) and, among those, the cheapest.
     ``relaxed(limit)`` solves the same question without capacities by the heuristic: its bound
     holds here too (capacities only take plans away), and is there in milliseconds when HiGHS
-    cannot finish the root of a large capacitated model.
+    cannot finish the root of a large capacitated model. ``by_component(question, clock)``
+    answers the least-cost question with targets component by component
+    (:func:`~servicegrid.siting.pareto.targets_by_component`), or None to leave it to the whole
+    program.
     """
     a, w, c, cap, req, exc, reach = (
         problem.a,
@@ -335,8 +351,11 @@ def capacitated_siting(
         return cheap if cheap.x is not None else most
 
     sense: Sense = "max" if model_name == "max_cover" or budget is not None else "min"
+    split = None  # targets answered component by component, when they can be
+    if model_name == "upgrade_or_build" and budget is None and by_component is not None:
+        split = by_component(ask, clock)
     relaxed_bound = np.nan
-    if relaxed is not None:
+    if relaxed is not None and (split is None or split.outcome != "optimal"):
         relaxed_bound = relaxed(min(5.0, max(0.1 * clock.left(), 1e-3))).bound
         clock.lap("bound")
     pre_weight = float(w[pre].sum())
@@ -351,7 +370,7 @@ def capacitated_siting(
         answer = run(replace(ask, minimise="unserved", max_sites=p, budget=budget))
         objective, bound = pre_weight - answer.objective, pre_weight - answer.bound
     elif budget is None:  # targets
-        answer = run(ask)
+        answer = run(ask) if split is None else split
         if answer.outcome == "infeasible":
             relaxed_bound = np.nan
             answer = cheapest_serving_most(ask)
@@ -413,6 +432,17 @@ def capacitated_siting(
         solve_time=clock.total(),
         timings=MappingProxyType(dict(clock.timings)),
         shares=shares,
+        decomposition=_by_component(split, a.shape),
+    )
+
+
+def _by_component(split: CapacitatedAnswer | None, shape: tuple[int, int]) -> Decomposition | None:
+    """What a component-by-component answer says about itself."""
+    if split is None or split.components is None:
+        return None
+    enumerated, kept = split.components
+    return Decomposition(
+        components=enumerated + kept, parts=1, largest=shape, enumerated=enumerated, kept=kept
     )
 
 

@@ -27,10 +27,9 @@ from ..errors import InputError
 from ..geo.workspace import Workspace
 from ..progress import Progress, Steps
 from ..standards.models import Preset
+from .by_parts import solve_by_parts
 from .candidates import apply_decisions, check_inside_area, plan_candidates
 from .highs import SolverWarning
-from .max_cover import max_cover
-from .p_median import p_median
 from .plan_results import (
     before_after,
     capacity_notes,
@@ -40,15 +39,19 @@ from .plan_results import (
     uncoverable_units,
 )
 from .reach import reach_matrix, served_units, tier_spec, within
-from .result import SitingResult
-from .set_cover import set_cover
-from .upgrade import upgrade_or_build
+from .result import ModelName, SitingResult
 
 __all__ = ["PlanModel", "PlanResult", "plan_layers"]
 
 logger = logging.getLogger(__name__)
 
 PlanModel = Literal["set-cover", "max-cover", "p-median", "upgrade-or-build"]
+_MODELS: dict[str, ModelName] = {
+    "set-cover": "set_cover",
+    "max-cover": "max_cover",
+    "p-median": "p_median",
+    "upgrade-or-build": "upgrade_or_build",
+}
 
 
 @dataclass(frozen=True)
@@ -204,59 +207,33 @@ def plan_layers(
             raise InputError(msg, field="budget")
         budget -= committed
     say(f"solving {model}")
+    if model == "p-median" and p is None:
+        msg = "p-median needs --p, the number of new sites"
+        raise InputError(msg)
+    group = None
+    if model == "upgrade-or-build":
+        group = units["township_id"].astype("string").fillna(OUTSIDE_TOWNSHIPS).to_numpy(dtype=object)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SolverWarning)
-        if model == "set-cover":
-            result = set_cover(
-                cover,
-                cost,
-                weight=weight,
-                required=required,
-                excluded=excluded,
-                capacity=capacity,
-                time_limit=time_limit,
-            )
-        elif model == "max-cover":
-            result = max_cover(
-                cover,
-                weight,
-                p=p,
-                budget=budget,
-                cost=cost,
-                required=required,
-                excluded=excluded,
-                capacity=capacity,
-                time_limit=time_limit,
-            )
-        elif model == "p-median":
-            if p is None:
-                msg = "p-median needs --p, the number of new sites"
-                raise InputError(msg)
-            result = p_median(
-                dist,
-                weight,
-                p,
-                required=required,
-                excluded=excluded,
-                unserved_penalty=limit,
-                time_limit=time_limit,
-            )
-        else:
-            group = units["township_id"].astype("string").fillna(OUTSIDE_TOWNSHIPS).to_numpy(dtype=object)
-            result = upgrade_or_build(
-                cover,
-                weight,
-                cost,
-                group,
-                target,
-                budget=budget,
-                kind=np.where(kind == "upgrade", "upgrade", "new"),
-                required=required,
-                excluded=excluded,
-                capacity=capacity,
-                time_limit=time_limit,
-            )
+        result = solve_by_parts(
+            _MODELS[model],
+            dist if model == "p-median" else cover,
+            weight,
+            cost=cost if model != "p-median" else None,
+            group=group,
+            target=target if model == "upgrade-or-build" else None,
+            kind=np.where(kind == "upgrade", "upgrade", "new") if model == "upgrade-or-build" else None,
+            p=p if model in ("max-cover", "p-median") else None,
+            budget=budget if model in ("max-cover", "upgrade-or-build") else None,
+            required=required,
+            excluded=excluded,
+            capacity=capacity if model != "p-median" else None,
+            unserved_penalty=limit if model == "p-median" else None,
+            time_limit=time_limit,
+        )
     notes.extend(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, SolverWarning)))
+    if result.decomposition is not None and result.decomposition.note:
+        notes.append(result.decomposition.note)
     say("results")
     population = units["population"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     plan = read_plan(result, kind, cover, dist, spec.radius_m, weight)

@@ -1,6 +1,7 @@
 """What a siting model answers: :class:`SitingResult` (the plan, its value, the proven bound on
 the optimum and how it was reached), :class:`GroupCoverage` (coverage per group against its
-target), and the literal types of statuses, methods, model names, senses and site kinds."""
+target), :class:`Decomposition` (how a plan solved by parts was split), and the literal types of
+statuses, methods, model names, senses and site kinds."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 __all__ = [
+    "Decomposition",
     "GroupCoverage",
     "Method",
     "ModelName",
@@ -52,6 +54,63 @@ class GroupCoverage:
     before: FloatArray
     after: FloatArray
     met: BoolArray
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """How a problem was split into independent parts and solved (see :mod:`.by_parts`).
+
+    ``components`` counts the connected components of the demand × candidate reach graph (with
+    the groups when each has its own target) that hold a choice; ``parts`` the sub-problems
+    solved (small components are batched into one); ``largest`` the rows and candidates of the
+    largest part; ``workers`` the threads that solved them. ``coupling`` names what couples
+    the parts (``"p"``, ``"budget"``) when a shared limit was split between them,
+    ``rounds`` and ``solves`` how many allocation rounds and part solves that took. ``whole``
+    says why the problem was solved whole instead (empty when it was split). ``enumerated`` and
+    ``kept`` count the components whose plans were enumerated and those kept whole when
+    capacitated township targets were solved component by component (:mod:`.pareto`).
+    """
+
+    components: int
+    parts: int
+    largest: tuple[int, int]
+    workers: int = 1
+    coupling: str = ""
+    rounds: int = 0
+    solves: int = 0
+    whole: str = ""
+    enumerated: int = 0
+    kept: int = 0
+
+    @property
+    def note(self) -> str:
+        """One line for a plan's notes."""
+        split = self._split()
+        if not self.enumerated:
+            return split
+        by_component = (
+            f"township targets by component: {self.enumerated:,} components' plans enumerated, "
+            f"{self.kept:,} kept whole"
+        )
+        return f"{split}; {by_component}" if split else f"capacitated {by_component}"
+
+    def _split(self) -> str:
+        if self.whole:
+            return self.whole
+        if self.parts < 2:
+            return ""
+        rows, sites = self.largest
+        size = f"largest {rows:,} rows × {sites:,} sites"
+        threads = f"{self.workers} threads" if self.workers > 1 else "1 thread"
+        if self.coupling:
+            what = "the number of new sites" if self.coupling == "p" else "the budget"
+            return (
+                f"solved as {self.parts:,} parts ({size}) with {what} shared between them: "
+                f"{self.rounds} allocation rounds, {self.solves:,} part solves, {threads}"
+            )
+        return (
+            f"solved as {self.parts:,} independent parts ({self.components:,} components; {size}), {threads}"
+        )
 
 
 @dataclass(frozen=True)
@@ -107,6 +166,9 @@ class SitingResult:
         With capacities: demand × candidate, the share of each row's weight each open site
         serves (a row may be split between sites; its covered share is the row sum). ``None``
         without capacities, where a row is covered whole by any open site within reach.
+    decomposition
+        How the problem was split into parts (:func:`~servicegrid.siting.solve_by_parts`), or
+        its capacitated township targets solved component by component; ``None`` otherwise.
     """
 
     model: ModelName
@@ -129,6 +191,7 @@ class SitingResult:
     groups: GroupCoverage | None = None
     site_kind: NDArray[np.str_] | None = None
     shares: sparse.csr_array | None = None
+    decomposition: Decomposition | None = None
 
     @property
     def open_sites(self) -> IntArray:

@@ -34,6 +34,7 @@ from .exact import Clock, Formulation, Incumbent, is_integral, solve_reduced
 from .heuristics.incidence import Incidence
 from .heuristics.targets import greedy_target, improve_target
 from .highs import LinearModel, csc_from_triplets, solve
+from .pareto import targets_by_component
 from .reduce import dominated_columns, merge_identical_rows
 from .result import BoolArray, FloatArray, GroupCoverage, IntArray, Method, Sense, SitingResult, Status
 
@@ -143,6 +144,7 @@ def upgrade_or_build(
             group=g,
             target=target_w,
             relaxed=relaxed,
+            by_component=lambda q, on: targets_by_component(q, on, rel_gap=rel_gap),
         )
         served = np.asarray(result.shares.sum(axis=1)).ravel() if result.shares is not None else np.zeros(n)
         after = np.bincount(g, weights=w * served, minlength=n_groups).astype(np.float64)
