@@ -26,7 +26,7 @@ from .snapping import SnapResult
 if TYPE_CHECKING:
     from .analysis import TierCoverage
 
-__all__ = ["SERVICE_AREA_MARGIN_M", "service_areas", "uncovered_areas"]
+__all__ = ["SERVICE_AREA_MARGIN_M", "polygonal_parts", "service_areas", "uncovered_areas"]
 
 SERVICE_AREA_MARGIN_M = 25.0  # a service area reaches a building depth beyond the path
 _MIN_PIECE_M2 = 1.0  # an uncovered piece smaller than this is float noise along a boundary
@@ -119,6 +119,7 @@ def uncovered_areas(
             found = np.flatnonzero(~shapely.is_missing(gaps))
             pieces = gaps[found]
             village_ids = pd.array(villages["id"].astype("string").to_numpy()[found], dtype="string")
+        pieces = polygonal_parts(pieces)
         keep = ~shapely.is_empty(pieces) & (shapely.area(pieces) > _MIN_PIECE_M2)
         if not keep.any():
             continue
@@ -164,6 +165,24 @@ def _gaps_by_village(
     both = has_inside & ~shapely.is_missing(beyond)
     gap[both] = shapely.union(inside[both], beyond[both])
     return gap
+
+
+def polygonal_parts(geoms: np.ndarray) -> np.ndarray:
+    """``geoms`` with the collections an overlay can leave (polygons with a stray line or point
+    where two boundaries met) cut down to their polygons: an area layer holds areas only."""
+    out = np.asarray(geoms, dtype=object).copy()
+    mixed = np.flatnonzero(shapely.get_type_id(out) == 7)
+    if len(mixed) == 0:
+        return out
+    parts, owner = shapely.get_parts(out[mixed], return_index=True)
+    keep = np.isin(shapely.get_type_id(parts), _POLYGONAL)
+    polygons, of = shapely.get_parts(parts[keep], return_index=True)  # multipolygons into polygons
+    owner = owner[keep][of]
+    out[mixed] = shapely.MultiPolygon()
+    if len(polygons):
+        groups, dense = np.unique(owner, return_inverse=True)
+        out[mixed[groups]] = shapely.multipolygons(polygons, indices=dense)
+    return out
 
 
 def _clipped(geoms: np.ndarray, clip: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from ..coverage.areas import polygonal_parts
 from ..geo.crs import STORAGE_CRS
 
 __all__ = [
@@ -93,6 +94,9 @@ def encode_geometry(geometries: np.ndarray, *, transform: Transform | None = Non
     if len(geoms) == 0:
         return Encoded("point", "[]", 0, 0)
     types = set(shapely.get_type_id(geoms).tolist())
+    if 7 in types and types & {3, 6}:  # areas an overlay left with a stray line or point
+        geoms = polygonal_parts(geoms)
+        types = set(shapely.get_type_id(geoms).tolist())
     if types <= {0, 4}:
         return _points(geoms, transform)
     if types <= {1, 5}:

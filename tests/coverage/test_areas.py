@@ -209,3 +209,24 @@ def test_areas_lie_in_their_village_and_match_their_area_column(demo_coverage):
     np.testing.assert_allclose(new["area_m2"], new.geometry.area, atol=0.05)
     assert (new["area_m2"] > 1.0).all()
     assert not new.duplicated(["tier", "village_id"]).any()
+
+
+def test_collections_an_overlay_leaves_are_cut_down_to_their_areas():
+    from servicegrid.coverage.areas import polygonal_parts
+
+    box = shapely.box
+    got = polygonal_parts(
+        np.array(
+            [
+                box(5, 5, 6, 6),
+                shapely.GeometryCollection([box(0, 0, 1, 1), shapely.LineString([(2, 2), (3, 3)])]),
+                shapely.GeometryCollection([shapely.LineString([(0, 0), (1, 1)])]),
+                shapely.GeometryCollection(
+                    [shapely.MultiPolygon([box(0, 0, 1, 1), box(2, 2, 3, 3)]), shapely.Point(9, 9)]
+                ),
+            ],
+            dtype=object,
+        )
+    )
+    assert shapely.get_type_id(got).tolist() == [3, 6, 6, 6]
+    assert shapely.area(got).tolist() == [1.0, 1.0, 0.0, 2.0]

@@ -153,3 +153,12 @@ def test_table_rows_and_dumps():
     assert "城关街道" in text
     assert "\\u" not in text
     assert "</script" not in text
+
+
+def test_a_polygon_source_with_an_overlay_s_stray_line_is_written_as_polygons():
+    mixed = shapely.GeometryCollection(
+        [shapely.box(113.0, 37.0, 113.001, 37.001), shapely.LineString([(113.002, 37.0), (113.003, 37.0)])]
+    )
+    encoded = encode_geometry(np.array([shapely.box(113.01, 37.0, 113.011, 37.001), mixed], dtype=object))
+    assert encoded.kind == "polygon"
+    assert encoded.features == 2
