@@ -295,64 +295,31 @@ def run_county(job: CountyJob) -> CountySummary:
 
 
 def _run(job: CountyJob) -> CountySummary:
-    from ..pipeline import (
-        audit_workspace,
-        check_output,
-        load_network,
-        measure_coverage,
-        open_workspace,
-        plan_sites,
-        write_coverage,
-        write_plan,
-    )
-    from ..standards.export import write_audit
+    from ..maps import write_stage_maps
+    from ..pipeline import run_stages
 
-    source = find_network(job.workspace, job.network_dir)
-    inputs = [job.workspace, source]
-    check_output(job.folder / "audit", kind="folder", inputs=inputs)
-    check_output(job.folder / "coverage.gpkg", kind="gpkg", inputs=inputs)
-    check_output(job.folder / "plan.gpkg", kind="gpkg", inputs=inputs)
-    project = open_workspace(job.workspace)
-    audit = audit_workspace(project, lang=job.lang)
-    written = list(write_audit(job.folder / "audit", audit, lang=job.lang))
-    network = load_network(project, source)
-    coverage = measure_coverage(project, network=network)
-    written += write_coverage(coverage, job.folder / "coverage.gpkg", preset=project.preset, lang=job.lang)
-    plan = plan_sites(project, tier=PLAN_TIER, network=network)
-    written += write_plan(plan, job.folder / "plan.gpkg", preset=project.preset, lang=job.lang)
+    run = run_stages(
+        job.workspace,
+        job.folder,
+        network=find_network(job.workspace, job.network_dir),
+        tier=PLAN_TIER,
+        lang=job.lang,
+    )
+    written = list(run.written)
     if job.maps:
-        written += _maps(job, project, audit, coverage, plan)
-    if source is not None:
-        used = str(source)
-    elif network is not None:
-        used = "roads layer"
-    else:
-        used = "none: straight line × detour factor"
+        written += write_stage_maps(job.folder, run, plan_tier=PLAN_TIER)
     return CountySummary(
         workspace=job.workspace,
         folder=job.folder,
         name=job.name,
         status="ok",
-        network=used,
-        warnings=len(project.warnings),
-        grades=_grades(audit),
-        coverage=_coverage(coverage, project, job.lang),
-        plan=_plan(plan),
+        network=run.network_source,
+        warnings=len(run.project.warnings),
+        grades=_grades(run.audit),
+        coverage=_coverage(run.coverage, run.project, job.lang),
+        plan=_plan(run.plan),
         files=tuple(written),
     )
-
-
-def _maps(
-    job: CountyJob, project: Project, audit: AuditResult, coverage: CoverageResult, plan: PlanResult
-) -> list[Path]:
-    """The maps, as ``servicegrid demo`` draws them: ``maps/`` and the pictures on the audit's
-    township workbooks."""
-    from ..maps import add_pictures, map_data, write_maps
-
-    data = map_data(project, audit=audit, coverage=coverage, plan=plan, plan_tier=PLAN_TIER, lang=job.lang)
-    drawn = write_maps(job.folder / "maps", data, lang=job.lang)
-    add_pictures(job.folder / "audit", drawn.png, data, lang=job.lang)
-    return list(drawn.paths)
 
 
 def _grades(audit: AuditResult) -> GradeCounts:

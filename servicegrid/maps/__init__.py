@@ -18,7 +18,7 @@ The parts: :mod:`.data` (what a map shows), :mod:`.layers` (what each layer draw
 from __future__ import annotations
 
 from .data import MapData, map_data
-from .files import MapFile, MapsWritten, write_demo_maps, write_maps
+from .files import MapFile, MapsWritten, write_demo_maps, write_maps, write_stage_maps
 from .pictures import add_pictures, township_pictures
 from .render import RenderedMap, build_map, render_map
 
@@ -34,4 +34,5 @@ __all__ = [
     "township_pictures",
     "write_demo_maps",
     "write_maps",
+    "write_stage_maps",
 ]

@@ -1,10 +1,11 @@
 """Writing the maps: ``county.html`` and ``townships/<code>_<name>.html`` (named the same safe way
 as the audit workbooks), each written atomically, with its size and vertices per layer.
 
-:func:`write_maps` is what ``servicegrid map`` runs; :func:`write_demo_maps` is the step
-``servicegrid demo`` adds after the pipeline's stages (the pipeline cannot import the maps, which
-sit above it, so :func:`servicegrid.pipeline.run_demo` takes it as its ``maps`` step): the maps into
-``<out>/maps/``, a PNG per township beside them and on the summary sheet of its audit workbook.
+:func:`write_maps` is what ``servicegrid map`` runs; :func:`write_stage_maps` what ``servicegrid
+demo`` and ``servicegrid batch`` add after the pipeline's stages (the pipeline cannot import the
+maps, which sit above it, so :func:`servicegrid.pipeline.run_demo` takes :func:`write_demo_maps`
+as its ``maps`` step): the maps into ``<out>/maps/``, a PNG per township beside them and on the
+summary sheet of its audit workbook.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from .basemaps import Basemap
 from .render import VERTEX_BUDGET, LayerReport, render_map
 
 if TYPE_CHECKING:
-    from ..pipeline import DemoRun
+    from ..pipeline import DemoRun, StagesRun
     from .data import MapData
     from .text import Lang
 
-__all__ = ["MapFile", "MapsWritten", "map_file_name", "write_demo_maps", "write_maps"]
+__all__ = ["MapFile", "MapsWritten", "map_file_name", "write_demo_maps", "write_maps", "write_stage_maps"]
 
 logger = logging.getLogger(__name__)
 
@@ -173,16 +174,26 @@ def _write(
     )
 
 
-def write_demo_maps(run: DemoRun) -> tuple[Path, ...]:
-    """The demo's maps: every map into ``<out>/maps/``, and each township's picture also on the
-    summary sheet of its audit workbook in ``<out>/audit/townships/``. Returns the files written."""
+def write_stage_maps(
+    out: str | os.PathLike[str], run: StagesRun | DemoRun, *, plan_tier: str = "compound_station"
+) -> tuple[Path, ...]:
+    """The maps of a run of every stage (:func:`servicegrid.pipeline.run_stages`): every map into
+    ``<out>/maps/``, and each township's picture also on the summary sheet of its audit workbook
+    in ``<out>/audit/townships/``. Returns the files written."""
     from .data import map_data
     from .pictures import add_pictures
 
-    out = run.files.workspace.parent
+    out = Path(out)
     lang = run.audit.lang
-    data = map_data(run.project, audit=run.audit, coverage=run.coverage, plan=run.plan, lang=lang)
+    data = map_data(
+        run.project, audit=run.audit, coverage=run.coverage, plan=run.plan, plan_tier=plan_tier, lang=lang
+    )
     written = write_maps(out / "maps", data, lang=lang)
     workbooks = add_pictures(out / "audit", written.png, data, lang=lang)
     logger.info("added township pictures to %d audit workbooks", len(workbooks))
     return written.paths
+
+
+def write_demo_maps(run: DemoRun) -> tuple[Path, ...]:
+    """What ``servicegrid demo`` draws: :func:`write_stage_maps` beside the demo workspace."""
+    return write_stage_maps(run.files.workspace.parent, run)
