@@ -31,8 +31,8 @@ class Runtime(MacroElement):
         """
         {% macro script(this, kwargs) %}
         SG.init({{ this._parent.get_name() }}, {{ this.options }});
-        {%- for key, kind, data in this.sources %}
-        SG.source({{ key }}, {{ kind }}, {{ data }});
+        {%- for key, kind, data, decimals in this.sources %}
+        SG.source({{ key }}, {{ kind }}, {{ data }}, {{ decimals }});
         {%- endfor %}
         {% endmacro %}
         """
@@ -49,7 +49,7 @@ class Runtime(MacroElement):
         super().__init__()
         self._name = "Runtime"
         self.options = dumps({"words": dict(words), "lang": lang, "bounds": [list(b) for b in bounds]})
-        self.sources = [(dumps(key), dumps(enc.kind), enc.json) for key, enc in sources.items()]
+        self.sources = [(dumps(key), dumps(enc.kind), enc.json, enc.decimals) for key, enc in sources.items()]
 
 
 class DataLayer(MacroElement):

@@ -4,10 +4,13 @@ A map's size is its coordinates. Each geometry source (a layer of polygons, line
 written once, however many map layers draw it (the village boundaries and the village coverage
 choropleth share one):
 
-- polygons and lines: every vertex rounded to 6 decimals of a degree (0.1 m) and written as the
-  integer step from the vertex before it, one running chain through the whole source (so a
-  ring's first vertex is a small step from the last ring too); rings are written open (Leaflet
-  closes them). ``[[[x0,y0,dx1,dy1,…],[hole…]],[second polygon…]]`` per feature;
+- polygons and lines: every vertex rounded to 6 decimals of a degree (0.1 m) — fewer for a
+  source simplified by metres (:func:`decimals_for`: a step finer than the simplification's own
+  error is noise that costs bytes) — and written as the integer step from the vertex before it,
+  one running chain through the whole source (so a ring's first vertex is a small step from
+  the last ring too), each ring one string of ``x0 y0 dx1 dy1 …`` in the characters of the
+  encoded polyline algorithm (:func:`polyline_text`); rings are written open (Leaflet closes
+  them). ``[["ring","hole"],["second polygon"]]`` per feature;
 - points: ``[lat, lon]`` with at most 6 decimals, as written;
 - properties: one row of values per feature, the column names once per layer, only those a
   tooltip or popup shows; Chinese written as UTF-8.
@@ -21,8 +24,10 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -36,15 +41,17 @@ from ..geo.crs import STORAGE_CRS
 __all__ = [
     "DECIMALS",
     "Encoded",
+    "Simplified",
+    "decimals_for",
     "dumps",
     "encode_geometry",
+    "polyline_text",
     "simplify_to_budget",
     "table_rows",
     "vertex_count",
 ]
 
 DECIMALS = 6
-SCALE = 10.0**DECIMALS
 SIMPLIFY_STEPS_M = (1.0, 2.0, 5.0, 10.0, 20.0)
 Transform = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -57,6 +64,37 @@ class Encoded:
     json: str
     features: int
     vertices: int
+    decimals: int = DECIMALS  # of a degree, for polygons and lines
+
+
+class Simplified(NamedTuple):
+    """Sources after :func:`simplify_to_budget`: the geometries, the tolerance (metres) each was
+    simplified by (0 when untouched), and the note saying what the budget required (or None)."""
+
+    sources: dict[str, gpd.GeoSeries]
+    tolerances: dict[str, float]
+    note: str | None
+
+
+def decimals_for(tolerance_m: float) -> int:
+    """Decimals of a degree worth writing for a source simplified by ``tolerance_m`` metres.
+
+    The most decimals the map writes (6, 0.1 m) unless a coarser step rounds each vertex by
+    less than half the tolerance: rounding to 10⁻ᵈ degree moves a vertex by at most half a step
+    (0.56 m at 5 decimals on a meridian, less along a parallel).
+
+    Examples
+    --------
+    >>> [decimals_for(t) for t in (0.0, 1.0, 2.0, 5.0, 10.0, 20.0)]
+    [6, 6, 5, 5, 5, 4]
+    """
+    decimals = DECIMALS
+    while decimals > 0 and _HALF_STEP_M * 10.0 ** (-(decimals - 1)) < tolerance_m / 2:
+        decimals -= 1
+    return decimals
+
+
+_HALF_STEP_M = 0.5 * 111_320.0  # half a degree of latitude in metres (a step of 10⁰ degrees)
 
 
 def vertex_count(geometries: Iterable[object] | np.ndarray) -> int:
@@ -76,17 +114,20 @@ def _ring_count(geoms: np.ndarray) -> int:
     return int(len(parts) + shapely.get_num_interior_rings(parts).sum())
 
 
-def encode_geometry(geometries: np.ndarray, *, transform: Transform | None = None) -> Encoded:
+def encode_geometry(
+    geometries: np.ndarray, *, transform: Transform | None = None, decimals: int = DECIMALS
+) -> Encoded:
     """The JSON of a geometry source (all polygons, all lines or all points).
 
     ``transform`` maps longitude and latitude arrays to those written (WGS-84 to GCJ-02 for an
-    Amap basemap); the default writes them as they are.
+    Amap basemap); the default writes them as they are. Polygons and lines are written in steps
+    of 10⁻``decimals`` degree (points always to :data:`DECIMALS`).
 
     Examples
     --------
     >>> square = shapely.box(113.0, 37.0, 113.000002, 37.000001)
-    >>> encode_geometry(np.array([square])).json
-    '[[[[113000002,37000000,0,1,-2,0,0,-1]]]]'
+    >>> encode_geometry(np.array([square])).json  # steps 113000002, 37000000, 0, 1, -2, 0, 0, -1
+    '[[["cc~ovE_shqeA?AB??@"]]]'
     >>> encode_geometry(np.array([shapely.Point(113.1234567, 37.5)])).json
     '[[37.5,113.123457]]'
     """
@@ -100,9 +141,9 @@ def encode_geometry(geometries: np.ndarray, *, transform: Transform | None = Non
     if types <= {0, 4}:
         return _points(geoms, transform)
     if types <= {1, 5}:
-        return _chains(geoms, transform, kind="line")
+        return _chains(geoms, transform, kind="line", decimals=decimals)
     if types <= {3, 6}:
-        return _chains(geoms, transform, kind="polygon")
+        return _chains(geoms, transform, kind="polygon", decimals=decimals)
     msg = f"a geometry source mixes points, lines and polygons (type ids {sorted(types)})"
     raise ValueError(msg)
 
@@ -116,7 +157,7 @@ def _points(geoms: np.ndarray, transform: Transform | None) -> Encoded:
     return Encoded("point", dumps(pairs.tolist()), len(geoms), len(geoms))
 
 
-def _chains(geoms: np.ndarray, transform: Transform | None, *, kind: str) -> Encoded:
+def _chains(geoms: np.ndarray, transform: Transform | None, *, kind: str, decimals: int) -> Encoded:
     _, coords, offsets = shapely.to_ragged_array(geoms)
     offsets = [np.asarray(o) for o in offsets]
     one_each = np.arange(len(geoms) + 1)  # single parts: one polygon or line per feature
@@ -128,7 +169,8 @@ def _chains(geoms: np.ndarray, transform: Transform | None, *, kind: str) -> Enc
     lon, lat = coords[:, 0], coords[:, 1]
     if transform is not None:
         lon, lat = transform(lon, lat)
-    q = np.column_stack([np.rint(lon * SCALE), np.rint(lat * SCALE)]).astype(np.int64)
+    scale = 10.0**decimals
+    q = np.column_stack([np.rint(lon * scale), np.rint(lat * scale)]).astype(np.int64)
     starts, stops = ring_ends[:-1], ring_ends[1:]
     keep = np.ones(len(q), dtype=bool)
     if kind == "polygon":
@@ -137,9 +179,10 @@ def _chains(geoms: np.ndarray, transform: Transform | None, *, kind: str) -> Enc
     kept = q[keep]
     steps = kept.copy()
     steps[1:] -= kept[:-1]
-    text = steps.astype(str)
+    text, ends = polyline_text(steps.ravel())
+    ends = np.concatenate([[0], ends])
     ring_text = [
-        "[" + ",".join(text[a:b].ravel()) + "]"
+        dumps(text[ends[2 * a] : ends[2 * b]])
         for a, b in zip(index[starts], index[stops - 1] + 1, strict=True)
     ]
     if kind == "polygon":
@@ -148,7 +191,42 @@ def _chains(geoms: np.ndarray, transform: Transform | None, *, kind: str) -> Enc
     else:
         parts = ring_text
     features = ["[" + ",".join(parts[a:b]) + "]" for a, b in itertools.pairwise(feature_ends)]
-    return Encoded(kind, "[" + ",".join(features) + "]", len(geoms), int(keep.sum()))
+    return Encoded(kind, "[" + ",".join(features) + "]", len(geoms), int(keep.sum()), decimals)
+
+
+def polyline_text(values: np.ndarray) -> tuple[str, np.ndarray]:
+    """Integers written as the encoded polyline algorithm writes them, and where each ends.
+
+    Each value is zigzag-coded (0, -1, 1, -2 … as 0, 1, 2, 3 …) and written five bits at a
+    time, low bits first, as characters 63–126: a character at 95 or above says another
+    follows. A step of a few metres takes two or three characters where its decimal digits and
+    comma take four to six, and the text still compresses well. Returns the text and the end
+    offset of each value in it.
+
+    Examples
+    --------
+    The algorithm's published example, (38.5, -120.2), (40.7, -120.95), (43.252, -126.453) in
+    steps of 10⁻⁵ degree:
+
+    >>> polyline_text(np.array([3850000, -12020000, 220000, -75000, 255200, -550300]))[0]
+    '_p~iF~ps|U_ulLnnqC_mqNvxq`@'
+    >>> polyline_text(np.array([0, -1, 1, 17]))
+    ('?@Aa@', array([1, 2, 3, 5]))
+    """
+    values = np.asarray(values, dtype=np.int64)
+    zigzag = (values << 1) ^ (values >> 63)
+    chunks = np.ones(len(values), dtype=np.int64)
+    rest = zigzag >> 5
+    while rest.any():
+        chunks += rest > 0
+        rest >>= 5
+    width = int(chunks.max()) if len(values) else 1
+    k = np.arange(width)
+    bits = (zigzag[:, None] >> (5 * k)) & 31
+    more = k < (chunks[:, None] - 1)
+    codes = bits + np.where(more, 32, 0) + 63
+    text = codes[k < chunks[:, None]].astype(np.uint8).tobytes().decode("ascii")
+    return text, np.cumsum(chunks)
 
 
 def simplify_to_budget(
@@ -158,36 +236,40 @@ def simplify_to_budget(
     metric_crs: CRS,
     coverages: Iterable[str] = (),
     always: Mapping[str, float] | None = None,
-) -> tuple[dict[str, gpd.GeoSeries], str | None]:
+) -> Simplified:
     """``sources`` (WGS-84) simplified until their vertices are within ``budget``.
 
     Sources named in ``always`` are simplified by the given tolerance (metres) in any case. When
     the total is still over the budget, every polygon and line source is simplified by 1, 2, 5,
     10 and then 20 m until it fits: those named in ``coverages`` (polygons that tile, such as
     villages or grids) with :func:`shapely.coverage_simplify`, which keeps shared edges shared,
-    the others each with topology kept. Returns the sources and a note saying what was done, or
-    ``None`` when nothing beyond ``always`` was needed.
+    the others each with topology kept. The note says what was done, or is ``None`` when nothing
+    beyond ``always`` was needed.
     """
     always = dict(always or {})
     coverage_names = set(coverages)
     metric = {name: geoms.to_crs(metric_crs) for name, geoms in sources.items() if _has_shape(geoms)}
     out = dict(sources)
+    tolerances = dict.fromkeys(sources, 0.0)
     for name, tolerance in always.items():
         if name in metric:
             metric[name] = _simplified(metric[name], tolerance, coverage=name in coverage_names)
             out[name] = metric[name].to_crs(STORAGE_CRS)
+            tolerances[name] = tolerance
     before = sum(vertex_count(geoms.to_numpy()) for geoms in out.values())
     if before <= budget:
-        return out, None
+        return Simplified(out, tolerances, None)
     total = before
     for tolerance in SIMPLIFY_STEPS_M:
+        steps = {name: max(tolerance, always.get(name, 0.0)) for name in metric}
         trial = {
-            name: _simplified(geoms, max(tolerance, always.get(name, 0.0)), coverage=name in coverage_names)
+            name: _simplified(geoms, steps[name], coverage=name in coverage_names)
             for name, geoms in metric.items()
         }
         candidate = {**out, **{name: geoms.to_crs(STORAGE_CRS) for name, geoms in trial.items()}}
         total = sum(vertex_count(geoms.to_numpy()) for geoms in candidate.values())
         out = candidate
+        tolerances.update(steps)
         if total <= budget:
             break
     note = (
@@ -196,7 +278,7 @@ def simplify_to_budget(
     )
     if total > budget:
         note += f", still over the budget at the largest step ({SIMPLIFY_STEPS_M[-1]:g} m)"
-    return out, note
+    return Simplified(out, tolerances, note)
 
 
 def _has_shape(geoms: gpd.GeoSeries) -> bool:
@@ -237,11 +319,19 @@ def _json_values(values: pd.Series) -> list[object]:
 
 
 def dumps(value: object) -> str:
-    """Compact JSON with Chinese as UTF-8, safe inside a ``<script>`` element.
+    """Compact JSON with Chinese as UTF-8, safe inside a ``<script>`` element and as the text
+    Folium passes through Jinja once more (``{{``, ``{%`` and ``{#`` open a template tag there;
+    they can only occur inside strings, where the second character is written as an escape).
 
     Examples
     --------
     >>> dumps({"name": "城关街道", "html": "</script>"})
     '{"name":"城关街道","html":"<\\\\/script>"}'
+    >>> dumps(["{{ x }}", "{% if %}"])
+    '["{\\\\u007b x }}","{\\\\u0025 if %}"]'
     """
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _TEMPLATE_TAG.sub(lambda m: "{\\u%04x" % ord(m[1]), text.replace("</", "<\\/"))
+
+
+_TEMPLATE_TAG = re.compile(r"\{([{%#])")

@@ -23,7 +23,7 @@ from .assets import OfflineMap
 from .basemaps import Basemap, add_basemap, check_basemap, transform
 from .controls import DataLayer, MapControls, NamedLayerControl, Overlay, Runtime
 from .data import MapData, map_data
-from .encode import Encoded, encode_geometry, simplify_to_budget
+from .encode import Encoded, decimals_for, encode_geometry, simplify_to_budget
 from .layers import build_layers
 from .legend import legend_html, title_html
 from .text import Lang, say, words
@@ -128,7 +128,7 @@ def render_map(
         township_name = str(names.iloc[0]) if len(names) else township
     sources, layers, tier = build_layers(data, tier=tier, lang=lang, paths=basemap == "none")
     geometry = {s.key: s.geometry for s in sources}
-    geometry, note = simplify_to_budget(
+    geometry, tolerances, note = simplify_to_budget(
         geometry,
         budget=vertex_budget,
         metric_crs=data.metric_crs,
@@ -139,7 +139,10 @@ def render_map(
     if note:
         logger.warning("%s: %s", township_name or data.name, note)
     move = transform(basemap)
-    encoded = {key: encode_geometry(geoms.to_numpy(), transform=move) for key, geoms in geometry.items()}
+    encoded = {
+        key: encode_geometry(geoms.to_numpy(), transform=move, decimals=decimals_for(tolerances[key]))
+        for key, geoms in geometry.items()
+    }
 
     visible = sum(layer.features for layer in layers if layer.show and layer.kind not in ("paths", "site"))
     south, west, north, east = _bounds(geometry, move)

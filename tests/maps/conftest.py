@@ -121,15 +121,19 @@ def open_map(browser, path: Path, *, width: int = 1600, height: int = 1000) -> O
     return OpenedPage(page, external, errors, rendered)
 
 
-_SOURCE = re.compile(r'^\s*SG\.source\(("[^"]*"), ("[^"]*"), (.*)\);\s*$', re.MULTILINE)
+_SOURCE = re.compile(r'^\s*SG\.source\(("[^"]*"), ("[^"]*"), (.*), (\d)\);\s*$', re.MULTILINE)
 _LAYER = re.compile(r"^\s*SG\.layer\((\w+), (\{.*\})\);\s*$", re.MULTILINE)
 
 
 def page_data(html: str) -> tuple[dict[str, tuple[str, object]], dict[str, dict]]:
-    """The geometry sources (key -> (kind, data)) and layer specs (key -> spec) written in a map."""
+    """The geometry sources (key -> (kind, data, decimals)) and layer specs (key -> spec) written
+    in a map."""
     import json
 
-    sources = {json.loads(k): (json.loads(kind), json.loads(data)) for k, kind, data in _SOURCE.findall(html)}
+    sources = {
+        json.loads(k): (json.loads(kind), json.loads(data), int(decimals))
+        for k, kind, data, decimals in _SOURCE.findall(html)
+    }
     layers = {}
     for _, spec in _LAYER.findall(html):
         value = json.loads(spec)

@@ -10,21 +10,45 @@ import pytest
 import shapely
 from pyproj import CRS
 
-from servicegrid.maps.encode import dumps, encode_geometry, simplify_to_budget, table_rows, vertex_count
+from servicegrid.maps.encode import (
+    decimals_for,
+    dumps,
+    encode_geometry,
+    polyline_text,
+    simplify_to_budget,
+    table_rows,
+    vertex_count,
+)
 
 
-def decode(text: str, kind: str) -> list:
-    """What the page's script does: undo the running integer steps (lon, lat) * 1e6."""
+def steps(text: str) -> list[int]:
+    """The integers of one ring as the page's script reads them (encoded polyline algorithm)."""
+    out, value, shift = [], 0, 0
+    for char in text:
+        b = ord(char) - 63
+        value |= (b & 31) << shift
+        shift += 5
+        if b < 32:
+            out.append(~(value >> 1) if value & 1 else value >> 1)
+            value, shift = 0, 0
+    assert shift == 0  # the text ends with a whole value
+    return out
+
+
+def decode(text: str, kind: str, decimals: int = 6) -> list:
+    """What the page's script does: undo the running integer steps (lon, lat) * 10^decimals."""
     data = json.loads(text)
     x = y = 0
+    scale = 10.0**decimals
 
-    def chain(steps):
+    def chain(ring: str):
         nonlocal x, y
+        values = steps(ring)
         out = []
-        for i in range(0, len(steps), 2):
-            x += steps[i]
-            y += steps[i + 1]
-            out.append((x / 1e6, y / 1e6))
+        for i in range(0, len(values), 2):
+            x += values[i]
+            y += values[i + 1]
+            out.append((x / scale, y / scale))
         return out
 
     if kind == "polygon":
@@ -58,10 +82,36 @@ def test_polygons_round_trip_to_6_decimals_with_holes_and_parts():
 def test_steps_are_small_integers_after_the_first_vertex():
     grid = [shapely.box(113 + i * 0.001, 37, 113 + (i + 1) * 0.001, 37.001) for i in range(50)]
     data = json.loads(encode_geometry(np.array(grid)).json)
-    steps = np.concatenate([np.array(f[0][0]) for f in data])
-    assert abs(steps[0]) > 1e8  # the first vertex of the source is absolute
-    assert np.abs(steps[2:]).max() <= 2000  # the others steps of at most 0.002 degree
-    assert all(isinstance(v, int) for v in steps.tolist())
+    values = np.concatenate([np.array(steps(f[0][0])) for f in data])
+    assert abs(values[0]) > 1e8  # the first vertex of the source is absolute
+    assert np.abs(values[2:]).max() <= 2000  # the others steps of at most 0.002 degree
+    text = "".join(f[0][0] for f in data)
+    assert len(text) <= 2 * 6 + 3 * len(values[2:])  # the first two in six characters, steps in three
+
+
+def test_polyline_text_round_trips_every_integer_a_map_can_hold():
+    rng = np.random.default_rng(7)
+    extremes = [0, 1, -1, 15, 16, -16, -17, 180_000_000, -180_000_000, 90_000_000, -90_000_000]
+    values = np.concatenate([extremes, rng.integers(-180_000_000, 180_000_001, 2_000), rng.integers(-40, 41, 2_000)])
+    text, ends = polyline_text(values)
+    assert steps(text) == values.tolist()
+    assert ends[-1] == len(text)
+    assert [steps(text[a:b])[0] for a, b in zip(np.concatenate([[0], ends[:-1]]), ends, strict=True)][:11] == extremes
+    assert set(text) <= {chr(c) for c in range(63, 127)}  # printable, never a quote or "<"
+
+
+def test_a_source_simplified_by_metres_is_written_to_fewer_decimals_within_half_its_tolerance():
+    assert decimals_for(0.0) == decimals_for(1.0) == 6
+    assert decimals_for(2.0) == 5  # the walking paths: simplified by 2 m, written to ~1.1 m steps
+    assert decimals_for(20.0) == 4
+    line = shapely.LineString([(113.123456789, 37.987654321), (113.2000049, 37.1000051)])
+    encoded = encode_geometry(np.array([line]), decimals=5)
+    assert encoded.decimals == 5
+    got = np.array(decode(encoded.json, "line", decimals=5)[0][0])
+    np.testing.assert_allclose(got, np.round(shapely.get_coordinates(line), 5), atol=1e-12)
+    assert np.abs(got - shapely.get_coordinates(line)).max() <= 0.5e-5
+    # at most half a step, in metres less than half the tolerance that chose the decimals
+    assert 0.5e-5 * 111_320 < 2.0 / 2
 
 
 def test_lines_and_points():
@@ -105,7 +155,7 @@ def _tiles(n: int = 20, wiggle: int = 40) -> gpd.GeoSeries:
 def test_over_the_budget_tiles_are_simplified_and_stay_tiles():
     tiles = _tiles()
     before = vertex_count(tiles.to_numpy())
-    out, note = simplify_to_budget(
+    out, tolerances, note = simplify_to_budget(
         {"grids": tiles}, budget=before // 4, metric_crs=CRS.from_epsg(4547), coverages=["grids"]
     )
     after = vertex_count(out["grids"].to_numpy())
@@ -113,6 +163,7 @@ def test_over_the_budget_tiles_are_simplified_and_stay_tiles():
     assert note is not None
     assert f"{before:,} vertices are over the budget of {before // 4:,}" in note
     assert f"to {after:,} vertices" in note
+    assert f"simplified by {tolerances['grids']:g} m" in note
     metric = out["grids"].to_crs(4547).to_numpy()
     # neighbours still share their edge exactly: no gap, no overlap
     assert shapely.union_all(metric).area == pytest.approx(shapely.area(metric).sum(), rel=1e-9)
@@ -121,9 +172,10 @@ def test_over_the_budget_tiles_are_simplified_and_stay_tiles():
 
 def test_within_the_budget_nothing_changes():
     tiles = _tiles(4, 6)
-    out, note = simplify_to_budget({"grids": tiles}, budget=10_000, metric_crs=CRS.from_epsg(4547))
+    out, tolerances, note = simplify_to_budget({"grids": tiles}, budget=10_000, metric_crs=CRS.from_epsg(4547))
     assert note is None
     assert out["grids"] is tiles
+    assert tolerances == {"grids": 0.0}
 
 
 def test_always_simplified_sources_are_simplified_within_the_budget_too():
@@ -132,10 +184,11 @@ def test_always_simplified_sources_are_simplified_within_the_budget_too():
         .translate(500000, 4_100_000)
         .to_crs(4326)
     )
-    out, note = simplify_to_budget(
+    out, tolerances, note = simplify_to_budget(
         {"paths": wiggly}, budget=10_000, metric_crs=CRS.from_epsg(4547), always={"paths": 2.0}
     )
     assert note is None
+    assert tolerances == {"paths": 2.0}
     assert vertex_count(out["paths"].to_numpy()) == 2
 
 

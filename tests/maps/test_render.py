@@ -52,7 +52,12 @@ def test_the_page_declares_utf8_once_and_writes_chinese_literally(county_html):
     assert county_html.count("charset") == 1
     for text in ("示范县", "城关街道", "乡镇（街道）界", "党群服务阵地（按评级）", "最后一百米", "不达标"):
         assert text in county_html, text
-    assert not re.search(r"\\u[0-9a-fA-F]{4}", county_html.split("</style>", 1)[1].split("SG.init", 1)[1])
+    # no character escaped but the second of "{{", "{%" and "{#" (which Jinja would read as a tag);
+    # an escape is a backslash after an even run of them (a polyline may hold an escaped backslash)
+    script = county_html.split("</style>", 1)[1].split("SG.init", 1)[1]
+    escapes = re.findall(r"(.)(?<!\\)(?:\\\\)*\\u([0-9a-fA-F]{4})", script)
+    assert {code for _, code in escapes} == {"007b"}
+    assert {before for before, _ in escapes} == {"{"}
 
 
 def test_no_coordinate_has_more_than_6_decimals(county_html):
@@ -60,14 +65,16 @@ def test_no_coordinate_has_more_than_6_decimals(county_html):
     assert {"townships", "villages", "grids", "microgrids", "compounds", "settlements", "facilities"} <= set(
         sources
     )
-    text = "".join(repr(data) for _, data in sources.values())
+    text = "".join(repr(data) for _, data, _ in sources.values())
     decimals = [len(m) for m in re.findall(r"\d\.(\d+)", text)]
     assert decimals
     assert max(decimals) <= 6
     polygons = sources["villages"][1]
-    assert all(
-        isinstance(v, int) for feature in polygons for polygon in feature for ring in polygon for v in ring
-    )
+    assert all(isinstance(ring, str) for feature in polygons for polygon in feature for ring in polygon)
+    # steps of 1e-6 degree, but the walking paths (simplified by 2 m, a drawing aid) in 1e-5
+    assert {key: decimals for key, (_, _, decimals) in sources.items()} == {
+        key: 5 if key == "paths" else 6 for key in sources
+    }
 
 
 def test_layers_carry_only_the_properties_their_popups_show(county_html):
@@ -184,3 +191,16 @@ def test_english_labels(demo_data):
     assert layers["facilities"]["name"].startswith("Service facilities by grade")
     assert "Last hundred metres" in html
     assert '"households":"households"' in html
+
+
+def test_names_that_look_like_template_tags_are_drawn_as_written(demo_data):
+    # Folium passes each script through Jinja once more: "{{" in a name must not open a tag
+    import dataclasses
+
+    facilities = demo_data.frame("facilities").copy()
+    facilities["name"] = facilities["name"].astype(object)
+    facilities.iloc[0, facilities.columns.get_loc("name")] = "{{ 城关 }}{%站%}{#"
+    data = dataclasses.replace(demo_data, frames={**demo_data.frames, "facilities": facilities})
+    rendered = render_map(data, township=facilities["township_id"].iloc[0])
+    _, layers = page_data(_html(rendered))
+    assert "{{ 城关 }}{%站%}{#" in [row[0] for row in layers["facilities"]["rows"]]

@@ -4,7 +4,6 @@
 var SG = (function () {
   "use strict";
   var sources = {}, decoded = {}, layers = {}, order = [], words = {}, searchable = [], pending = [], labelled = [];
-  var SCALE = 1e-6;
 
   function esc(text) {
     return String(text).replace(/[&<>"']/g, function (c) {
@@ -24,14 +23,21 @@ var SG = (function () {
   }
 
   // -- geometry -------------------------------------------------------------------------------
-  function decodeChains(data, depth) {
-    // depth 3: features > polygons > rings; depth 2: features > parts. One running x, y.
-    var x = 0, y = 0;
-    function chain(d) {
-      var out = new Array(d.length / 2);
-      for (var i = 0, j = 0; i < d.length; i += 2, j++) {
-        x += d[i]; y += d[i + 1];
-        out[j] = [y * SCALE, x * SCALE];
+  function decodeChains(data, depth, decimals) {
+    // depth 3: features > polygons > rings; depth 2: features > parts. Each ring a string of
+    // steps in the encoded polyline algorithm's characters (x then y, 10^-decimals degree),
+    // one running x, y through the whole source.
+    var x = 0, y = 0, unit = Math.pow(10, decimals);
+    function next(s, at) {
+      var result = 0, shift = 0, b;
+      do { b = s.charCodeAt(at.i++) - 63; result |= (b & 31) << shift; shift += 5; } while (b >= 32);
+      return result & 1 ? ~(result >> 1) : result >> 1;
+    }
+    function chain(s) {
+      var out = [], at = { i: 0 };
+      while (at.i < s.length) {
+        x += next(s, at); y += next(s, at);
+        out.push([y / unit, x / unit]);
       }
       return out;
     }
@@ -44,12 +50,12 @@ var SG = (function () {
   function geometry(key) {
     if (!decoded[key]) {
       var src = sources[key];
-      decoded[key] = src.kind === "point" ? src.data : decodeChains(src.data, src.kind === "polygon" ? 3 : 2);
+      decoded[key] = src.kind === "point" ? src.data : decodeChains(src.data, src.kind === "polygon" ? 3 : 2, src.decimals);
       delete src.data;
     }
     return decoded[key];
   }
-  function source(key, kind, data) { sources[key] = { kind: kind, data: data }; }
+  function source(key, kind, data, decimals) { sources[key] = { kind: kind, data: data, decimals: decimals }; }
 
   // -- styles ---------------------------------------------------------------------------------
   function rampColour(ramp, value) {
