@@ -63,6 +63,7 @@ __all__ = [
     "check_detour_factor",
     "check_output",
     "choose_preset",
+    "community_point_notes",
     "fix_workspace",
     "load_network",
     "measure_coverage",
@@ -499,6 +500,22 @@ class Stored:
             for name, (old, offered) in self.kept.items()
         ]
         return lines
+
+
+def community_point_notes(
+    path: str | os.PathLike[str], points: gpd.GeoDataFrame, stored: Stored
+) -> list[str]:
+    """How the community points of an OpenStreetMap import sit in the villages the workspace
+    kept (its own register: the file's villages were not written, or merged into it); nothing
+    when the villages written are the file's own (their notes came with the file's)."""
+    from .geo.osm_places import community_point_notes as notes_for
+
+    if not len(points) or "villages" in stored.added or "villages" in stored.replaced:
+        return []
+    villages = read_workspace(path).layers.get("villages")
+    if villages is None or not len(villages):
+        return []
+    return notes_for(points, villages, where="in the workspace")
 
 
 def store_layers(

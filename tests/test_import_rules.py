@@ -117,3 +117,40 @@ def test_import_replaces_the_layer_it_names_and_says_so_and_records_the_coords(t
     again = invoke("import", "facilities", csv, "--into", workspace)
     assert again.exit_code == 0
     assert read_workspace(workspace).settings.source_coords == "wgs84"  # what the last import declared
+
+
+def test_import_osm_reports_community_points_against_the_villages_the_workspace_keeps(tmp_path):
+    # issue 10, item 14: place nodes named …社区 are matched to the register's village polygons
+    workspace = register_workspace(tmp_path / "county.gpkg")
+    places = [
+        ("新华社区", lonlat(2500, 1500)),
+        ("和平社区", lonlat(2600, 1600)),
+        ("南郊社区", lonlat(9000, 9000)),
+    ]
+    extra = "".join(
+        f'<node id="{30 + i}" lat="{lat:.7f}" lon="{lon:.7f}"><tag k="place" v="neighbourhood"/>'
+        f'<tag k="name" v="{name}"/></node>\n'
+        for i, (name, (lon, lat)) in enumerate(places)
+    )
+    osm = osm_file(tmp_path / "town.osm")
+    osm.write_text(osm.read_text(encoding="utf-8").replace("</osm>", extra + "</osm>"), encoding="utf-8")
+    result = invoke("import-osm", osm, "--into", workspace)
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "1 community point(s) lie in the village polygon of their name in the workspace" in out
+    assert (
+        "1 community point(s) lie in a village polygon of another name in the workspace (kept): 和平社区 in 新华社区"
+        in out
+    )
+    assert (
+        "1 community point(s) (place=quarter/neighbourhood named …社区) lie in no village boundary in the workspace: 南郊社区"
+        in out
+    )
+    # the file's own notes said the same against the file (which has no villages)
+    assert "lie in no village boundary of the file: 新华社区, 和平社区, 南郊社区" in out
+    assert read_workspace(workspace).layers["villages"]["name"].tolist() == [
+        "东村",
+        "西村",
+        "新华社区",
+        "和平社区",
+    ]

@@ -116,9 +116,9 @@ def import_osm(
     it has is replaced only with --replace LAYER, or merged with --merge LAYER.
     """
     from ..geo.osm import osm_layers
-    from ..pipeline import store_layers
+    from ..pipeline import community_point_notes, store_layers
 
-    layers, notes = osm_layers(source, clip=clip)
+    layers, notes, communities = osm_layers(source, clip=clip)
     say(notes)
     if not layers:
         console.print("[yellow]nothing to import: no compounds, facilities or boundaries in the file[/]")
@@ -133,6 +133,7 @@ def import_osm(
     )
     say(stored.notes)
     say(stored.summary())
+    say(community_point_notes(into, communities, stored))
     written = ", ".join(f"{len(layers[name]):,} {name}" for name in stored.given) or "nothing"
     also = f" (also updated: {', '.join(stored.also_changed)})" if stored.also_changed else ""
     console.print(

@@ -536,7 +536,7 @@ def read_osm_features(path: str | os.PathLike[str], *, clip: ClipMode = "interse
 
 def osm_layers(
     path: str | os.PathLike[str], *, clip: ClipMode = "intersects"
-) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
+) -> tuple[dict[str, gpd.GeoDataFrame], list[str], gpd.GeoDataFrame]:
     """The workspace layers an OpenStreetMap file provides, and notes for the user.
 
     Only non-empty layers are returned (an import never replaces a layer with nothing). Each is
@@ -549,6 +549,9 @@ def osm_layers(
         Among ``compounds``, ``facilities``, ``townships``, ``villages``.
     notes : list[str]
         A summary line, then the skipped relations, then other notes.
+    communities : geopandas.GeoDataFrame
+        The community points (``place=quarter``/``neighbourhood`` named …社区), each with the
+        id of the file's village polygon it lies in (see :mod:`servicegrid.geo.osm_places`).
     """
     features = read_osm_features(path, clip=clip)
     source = Path(path).name
@@ -572,4 +575,4 @@ def osm_layers(
     points = features.communities
     if points is not None and len(points):
         summary += f"; {len(points)} community point(s), {int(points['village_id'].notna().sum())} in a village polygon"
-    return layers, [summary, *features.problems, *features.notes]
+    return layers, [summary, *features.problems, *features.notes], points

@@ -331,7 +331,7 @@ def dumps(value: object) -> str:
     '["{\\\\u007b x }}","{\\\\u0025 if %}"]'
     """
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return _TEMPLATE_TAG.sub(lambda m: "{\\u%04x" % ord(m[1]), text.replace("</", "<\\/"))
+    return _TEMPLATE_TAG.sub(lambda m: f"{{\\u{ord(m[1]):04x}", text.replace("</", "<\\/"))
 
 
 _TEMPLATE_TAG = re.compile(r"\{([{%#])")

@@ -82,7 +82,7 @@ def test_bz2_gives_the_same_features_as_xml(tmp_path):
 
 
 def test_pbf_and_oakland_read():
-    layers, notes = osm_layers(shared_path("intl-osmnx-testdata", "aguascalientes.osm.pbf"))
+    layers, notes, _ = osm_layers(shared_path("intl-osmnx-testdata", "aguascalientes.osm.pbf"))
     assert layers == {}
     assert (
         notes[0]
@@ -93,7 +93,7 @@ def test_pbf_and_oakland_read():
 
 
 def test_osm_layers_are_conformed_workspace_layers():
-    layers, notes = osm_layers(shared_path(*HAIDIAN))
+    layers, notes, _ = osm_layers(shared_path(*HAIDIAN))
     assert set(layers) == {"compounds", "facilities"}
     compounds = layers["compounds"]
     assert list(compounds.columns[:2]) == ["id", "name"]
@@ -251,7 +251,7 @@ def test_clipping_to_bounds(made):
 
 
 def test_osm_layers_of_the_made_file(made):
-    layers, notes = osm_layers(made)
+    layers, notes, _ = osm_layers(made)
     assert set(layers) == {"compounds", "facilities", "townships", "villages"}
     assert layers["facilities"]["tier"].tolist() == ["town_center", "community_center"]
     assert notes[0] == (
@@ -344,7 +344,7 @@ def test_ways_that_do_not_assemble_are_counted_and_named(tmp_path):
         "way 11 东街社区党群服务中心: 1 of 4 nodes missing from the file; skipped",
         "way 12 开口小区: its outline does not close; skipped",
     ]
-    _layers, notes = osm_layers(path)
+    _layers, notes, _ = osm_layers(path)
     assert notes[0].endswith("; 3 feature(s) could not be assembled and were skipped (listed below)")
     assert notes[1:4] == features.problems
 

@@ -92,11 +92,15 @@ def test_steps_are_small_integers_after_the_first_vertex():
 def test_polyline_text_round_trips_every_integer_a_map_can_hold():
     rng = np.random.default_rng(7)
     extremes = [0, 1, -1, 15, 16, -16, -17, 180_000_000, -180_000_000, 90_000_000, -90_000_000]
-    values = np.concatenate([extremes, rng.integers(-180_000_000, 180_000_001, 2_000), rng.integers(-40, 41, 2_000)])
+    values = np.concatenate(
+        [extremes, rng.integers(-180_000_000, 180_000_001, 2_000), rng.integers(-40, 41, 2_000)]
+    )
     text, ends = polyline_text(values)
     assert steps(text) == values.tolist()
     assert ends[-1] == len(text)
-    assert [steps(text[a:b])[0] for a, b in zip(np.concatenate([[0], ends[:-1]]), ends, strict=True)][:11] == extremes
+    assert [steps(text[a:b])[0] for a, b in zip(np.concatenate([[0], ends[:-1]]), ends, strict=True)][
+        :11
+    ] == extremes
     assert set(text) <= {chr(c) for c in range(63, 127)}  # printable, never a quote or "<"
 
 
@@ -172,7 +176,9 @@ def test_over_the_budget_tiles_are_simplified_and_stay_tiles():
 
 def test_within_the_budget_nothing_changes():
     tiles = _tiles(4, 6)
-    out, tolerances, note = simplify_to_budget({"grids": tiles}, budget=10_000, metric_crs=CRS.from_epsg(4547))
+    out, tolerances, note = simplify_to_budget(
+        {"grids": tiles}, budget=10_000, metric_crs=CRS.from_epsg(4547)
+    )
     assert note is None
     assert out["grids"] is tiles
     assert tolerances == {"grids": 0.0}
