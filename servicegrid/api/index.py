@@ -17,6 +17,7 @@ is the walk as a LineString in the network's metric CRS, exactly as long as the 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -144,6 +145,8 @@ class NearestIndex:
         """The nearest facility of ``tier`` for every snapped point (vectorized)."""
         ti = self.tiers[tier]
         m = len(points)
+        if m == 1:
+            return self._nearest_one(ti, points)
         ok = points.ok
         if ti.members.size == 0 or not ok.any():
             return Answer(np.full(m, -1, dtype=np.int64), np.full(m, np.inf))
@@ -157,6 +160,31 @@ class NearestIndex:
         walk = np.where(ok & (member >= 0), best + points.offset, np.inf)
         facility = np.where(np.isfinite(walk), ti.members[np.maximum(member, 0)], -1)
         return Answer(facility.astype(np.int64), walk)
+
+    def _nearest_one(self, ti: TierIndex, point: SnapResult) -> Answer:
+        """:meth:`nearest` of one snapped point (a request) on Python numbers: the same walk and
+        rules (the end of the edge with the shorter walk, the u end on a tie; a facility on the
+        point's own edge when walking along the edge is shorter, the first of equals)."""
+        if ti.members.size == 0 or not bool(point.ok[0]):
+            return Answer(np.array([-1], dtype=np.int64), np.array([np.inf]))
+        u, v = int(point.node_u[0]), int(point.node_v[0])
+        via_u = float(ti.node_distance[u]) + float(point.to_u[0])
+        via_v = float(ti.node_distance[v]) + float(point.to_v[0])
+        best, member = (via_v, int(ti.node_member[v])) if via_v < via_u else (via_u, int(ti.node_member[u]))
+        edge = int(point.edge[0])
+        lo, hi = np.searchsorted(ti.edge_sorted, [edge, edge + 1]).tolist()
+        if hi > lo:
+            mem = ti.edge_order[lo:hi]
+            fpos = ti.members[mem]
+            fs = self.facility_snap
+            direct = fs.offset[fpos] + np.abs(fs.position[fpos] - float(point.position[0]))
+            j = int(np.argmin(direct))
+            if float(direct[j]) < best:
+                best, member = float(direct[j]), int(mem[j])
+        walk = best + float(point.offset[0]) if member >= 0 else math.inf
+        if not math.isfinite(walk):
+            return Answer(np.array([-1], dtype=np.int64), np.array([np.inf]))
+        return Answer(np.array([int(ti.members[member])], dtype=np.int64), np.array([walk]))
 
     def _same_edge(self, ti: TierIndex, points: SnapResult, best: np.ndarray, member: np.ndarray) -> None:
         """Let facilities on a point's own edge win when the walk along the edge is shorter."""

@@ -165,7 +165,10 @@ def _points_xy(
     if xy.ndim != 2 or xy.shape[1] != 2:
         msg = f"points must be a GeoSeries/GeoDataFrame or an (n, 2) array, got shape {xy.shape}"
         raise InputError(msg)
-    return xy, pd.RangeIndex(xy.shape[0])
+    return xy, (_ONE if xy.shape[0] == 1 else pd.RangeIndex(xy.shape[0]))
+
+
+_ONE = pd.RangeIndex(1)  # immutable: shared by the single points a service snaps
 
 
 def _point_piece(xy: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -196,3 +196,31 @@ def test_a_walk_just_beyond_the_radius_never_reads_as_the_radius():
     assert reason_text(1000.21, 1200.0, 1000.0, 0.0, "en").startswith("1,000.2 m on foot, beyond the 1,000 m")
     assert reason_text(1000.21, 1200.0, 1000.0, 0.0, "zh").startswith("步行1,000.2米，超出1,000米服务半径")
     assert reason_text(1000.0, 900.0, 1000.0, 0.0, "en") == "1,000 m on foot, within the 1,000 m radius"
+
+
+def test_one_point_alone_is_answered_as_in_a_batch(client):
+    # A request converts, locates and answers one point on Python numbers (the hot path); it must
+    # give what the vectorized path gives the same point in a batch: its metric position, the
+    # polygons it lies in, the nearest facility of every tier and the walk, facilities on the
+    # point's own edge included.
+    state = client.app.state.service.state()
+    grid = [(x, y) for x in range(-100, 4101, 150) for y in range(-100, 2101, 125)]
+    on_edges = [(1100.0, 1000.0), (2500.0, 1004.0), (500.0, 1795.0), (3500.0, 500.0), (900.0, 1000.0)]
+    lonlats = np.array([lonlat(x, y) for x, y in grid + on_edges])
+    xy = state.converter.to_metric(*lonlats.T, "wgs84")
+    for i, (lon, lat) in enumerate(lonlats):  # pyproj's scalar call for one point, as for many
+        np.testing.assert_allclose(state.converter.to_metric(lon, lat, "wgs84"), xy[i : i + 1], atol=1e-9)
+        np.testing.assert_allclose(state.converter.to_lonlat(xy[i], "wgs84"), lonlats[i : i + 1], atol=1e-12)
+    located = state.areas.locate(xy)
+    snapped = state.index.snap(xy)
+    for tier in state.index.tiers:
+        batch = state.index.nearest(tier, snapped)
+        for i in range(len(xy)):
+            alone = state.index.nearest(tier, state.index.snap(xy[i : i + 1]))
+            assert alone.facility.tolist() == [batch.facility[i]], (tier, i)
+            np.testing.assert_allclose(alone.walk_m, batch.walk_m[i : i + 1], atol=1e-9)
+    assert (located.inside.sum(), (~located.inside).sum()) > (0, 0)
+    for i in range(len(xy)):
+        one = state.areas.locate(xy[i : i + 1])
+        assert {k: v.tolist() for k, v in one.at.items()} == {k: [v[i]] for k, v in located.at.items()}
+        assert one.inside.tolist() == [located.inside[i]]
