@@ -21,7 +21,7 @@ from pyproj import CRS
 from ..coverage.analysis import TierCoverage
 from ..coverage.network import StreetNetwork
 from ..errors import InputError
-from ..geo.validate import OUTSIDE_AREA_M
+from ..geo.spatial_checks import OUTSIDE_AREA_M
 from ..geo.workspace import Workspace
 from ..standards.audit import audit_facilities
 from ..standards.models import Preset
