@@ -290,7 +290,16 @@ def _simplified(geoms: gpd.GeoSeries, tolerance: float, *, coverage: bool) -> gp
     if coverage:
         simple = shapely.coverage_simplify(values, tolerance)
     else:
-        simple = shapely.simplify(values, tolerance, preserve_topology=True)
+        # Lines (the walking paths: one feature of every path) are simplified part by part
+        # without the topology check, which is superlinear in a geometry's size (two minutes
+        # for the paths of a city) and guards what lines do not need: a simplified line may
+        # cross itself on a map. Polygons keep it, each on its own: a ring must stay valid.
+        lines = np.isin(shapely.get_type_id(values), (1, 5))
+        simple = np.array(values, dtype=object)
+        if lines.any():
+            simple[lines] = shapely.simplify(values[lines], tolerance, preserve_topology=False)
+        if (~lines).any():
+            simple[~lines] = shapely.simplify(values[~lines], tolerance, preserve_topology=True)
     simple = np.where(shapely.is_empty(simple), values, simple)  # a sliver never disappears
     return gpd.GeoSeries(simple, index=geoms.index, crs=geoms.crs)
 

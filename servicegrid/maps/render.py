@@ -23,7 +23,7 @@ from .assets import OfflineMap
 from .basemaps import Basemap, add_basemap, check_basemap, transform
 from .controls import DataLayer, MapControls, NamedLayerControl, Overlay, Runtime
 from .data import MapData, map_data
-from .encode import Encoded, decimals_for, encode_geometry, simplify_to_budget
+from .encode import Encoded, decimals_for, encode_geometry, simplify_to_budget, vertex_count
 from .layers import build_layers
 from .legend import legend_html, title_html
 from .text import Lang, say, words
@@ -44,6 +44,10 @@ VERTEX_BUDGET = 150_000
 CANVAS_ABOVE = 1_500
 """Visible vector features above which the map draws on one canvas instead of SVG elements."""
 PATHS_TOLERANCE_M = 2.0  # the walking paths are a drawing aid: always simplified this much
+LEFT_TO_TOWNSHIPS = ("microgrids", "grids")
+"""Sources a county map over its vertex budget even at the largest step leaves to the township
+maps, finest first (with the grids go their coverage choropleth)."""
+_FINE_NAMES = {"microgrids": "micro-grids", "grids": "grids"}
 
 
 @dataclass(frozen=True)
@@ -127,14 +131,21 @@ def render_map(
         names = data.frame("townships").get("name", [])
         township_name = str(names.iloc[0]) if len(names) else township
     sources, layers, tier = build_layers(data, tier=tier, lang=lang, paths=basemap == "none")
-    geometry = {s.key: s.geometry for s in sources}
-    geometry, tolerances, note = simplify_to_budget(
-        geometry,
-        budget=vertex_budget,
-        metric_crs=data.metric_crs,
-        coverages=[s.key for s in sources if s.tiles],
-        always={"paths": PATHS_TOLERANCE_M},
-    )
+    geometry, tolerances, note = _within_budget(sources, data, vertex_budget)
+    left = [key for key in LEFT_TO_TOWNSHIPS if key in geometry] if township is None else []
+    dropped = []
+    while note and vertex_count_of(geometry) > vertex_budget and left:
+        # a county over its budget even at the largest step: the finest boundaries (off at first
+        # anyway) are left to the township maps, which draw them unsimplified
+        dropped.append(left.pop(0))
+        kept = [s for s in sources if s.key not in dropped]
+        estimate = sum(vertex_count(geometry[s.key].to_numpy()) for s in kept)
+        if estimate <= vertex_budget or not left:
+            sources, layers = kept, [layer for layer in layers if layer.source not in dropped]
+            geometry, tolerances, note = _within_budget(sources, data, vertex_budget)
+            names = " and ".join(_FINE_NAMES[k] for k in dropped)
+            note = f"{note}; the {names} are left to the township maps"
+            break
     notes = (note,) if note else ()
     if note:
         logger.warning("%s: %s", township_name or data.name, note)
@@ -186,11 +197,26 @@ def render_map(
     return RenderedMap(m, reports, encoded, tier, notes)
 
 
+def _within_budget(
+    sources: list, data: MapData, budget: int
+) -> tuple[dict[str, gpd.GeoSeries], dict[str, float], str | None]:
+    return simplify_to_budget(
+        {s.key: s.geometry for s in sources},
+        budget=budget,
+        metric_crs=data.metric_crs,
+        coverages=[s.key for s in sources if s.tiles],
+        always={"paths": PATHS_TOLERANCE_M},
+    )
+
+
+def vertex_count_of(geometry: dict[str, gpd.GeoSeries]) -> int:
+    """Vertices of every source in ``geometry``."""
+    return sum(vertex_count(g.to_numpy()) for g in geometry.values())
+
+
 def _drawn_vertices(encoded: Encoded, geoms: gpd.GeoSeries, index: np.ndarray | None) -> int:
     if index is None:
         return encoded.vertices
-    from .encode import vertex_count
-
     return vertex_count(geoms.to_numpy()[index])
 
 

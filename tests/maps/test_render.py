@@ -12,6 +12,7 @@ from servicegrid.errors import InputError
 from servicegrid.geo.chinacoords import wgs84_to_gcj02
 from servicegrid.maps import render_map
 from servicegrid.maps.assets import external_references
+from servicegrid.maps.encode import simplify_to_budget, vertex_count
 from servicegrid.maps.layers import PROPERTY_KEYS
 from tests.maps.conftest import page_data
 
@@ -169,6 +170,8 @@ def test_a_small_budget_simplifies_and_says_so(demo_data):
     rendered = render_map(demo_data, township=TOWNSHIP, vertex_budget=2_000)
     assert rendered.notes
     assert "over the budget of 2,000" in rendered.notes[0]
+    assert "grids" in {layer.key for layer in rendered.layers}  # a township map keeps its grids
+    assert "left to the township maps" not in rendered.notes[0]
     normal = render_map(demo_data, township=TOWNSHIP)
     assert rendered.vertices < normal.vertices
     assert not normal.notes
@@ -204,3 +207,28 @@ def test_names_that_look_like_template_tags_are_drawn_as_written(demo_data):
     rendered = render_map(data, township=facilities["township_id"].iloc[0])
     _, layers = page_data(_html(rendered))
     assert "{{ 城关 }}{%站%}{#" in [row[0] for row in layers["facilities"]["rows"]]
+
+
+def test_a_county_over_its_budget_at_the_largest_step_leaves_its_grids_to_the_township_maps(demo_data):
+    whole = render_map(demo_data)
+    fine = sum(r.vertices for r in whole.layers if r.key in ("grids", "microgrids"))
+    rest = whole.vertices - fine
+    rendered = render_map(demo_data, vertex_budget=rest // 3)  # not met even at 20 m with the grids
+    keys = {layer.key for layer in rendered.layers}
+    assert not keys & {"grids", "microgrids", "choropleth_grid_compound_station"}
+    assert {"villages", "compounds", "settlements"} <= keys
+    assert set(rendered.sources) == set(whole.sources) - {"grids", "microgrids"}
+    assert rendered.notes[0].endswith("the micro-grids and grids are left to the township maps")
+    # a budget the county meets at the largest step without its micro-grids: only they go
+    grids_at_20m, _, _ = simplify_to_budget(
+        {"grids": demo_data.frame("grids").geometry},
+        budget=0,
+        metric_crs=demo_data.metric_crs,
+        coverages=["grids"],
+    )
+    budget = rendered.vertices + vertex_count(grids_at_20m["grids"].to_numpy()) + 1
+    only_micro = render_map(demo_data, vertex_budget=budget)
+    keys = {layer.key for layer in only_micro.layers}
+    assert "microgrids" not in keys
+    assert {"grids", "choropleth_grid_compound_station"} <= keys
+    assert only_micro.notes[0].endswith("the micro-grids are left to the township maps")
