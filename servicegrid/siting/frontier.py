@@ -50,10 +50,11 @@ __all__ = ["ENUM_BITS", "MAX_GROUPS", "Component", "Plans", "component", "plans"
 ENUM_BITS = 22
 #: ... in at most this many townships ...
 MAX_GROUPS = 4
-#: ... with its rows the bits of one int64, and at most this much work: the sets of sites
-#: worked out for every set of townships that no site splits, times a pass per capped site.
+#: ... with its rows the bits of one int64, and at most this much work (:func:`_work`).
 _MAX_ROWS = 62
-_WORK = 1 << 27
+_WORK = 1 << 26
+#: Rows per table of households (:func:`_weigher`).
+_CHUNK_BITS = 11
 #: Plans compared pair by pair in blocks of this many (the Pareto filter of several townships).
 _BLOCK = 256
 #: Households within which two amounts count as equal when plans are compared and the most a
@@ -146,13 +147,15 @@ def component(q: CapacitatedQuestion, csr: sparse.csr_array, rows: IntArray) -> 
 
 
 def _work(comp: Component) -> int:
-    """The cuts :func:`plans` works out: per set of townships no site splits, its plans times
-    (its capped sites + 4)."""
-    work = 0
+    """The work of :func:`plans`: per set of townships no site splits, the cuts (the distinct
+    rows its free sites reach, times its sets of capped sites, times a pass per capped site),
+    and per township the look-ups of every plan."""
+    work = comp.groups.size << comp.sites.size
     for u in range(1, 1 << comp.groups.size):  # one per set of townships
         if not _apart(comp, u):
             free, capped = _relevant(comp, u)
-            work += (1 << int(free.sum() + capped.sum())) * (int(capped.sum()) + 4)
+            reached = np.unique(_subset_or(comp.reach_free[free]) | comp.always).size
+            work += (reached << int(capped.sum())) * (int(capped.sum()) + 4)
     return work
 
 
@@ -176,6 +179,7 @@ def plans(comp: Component, slack: FloatArray) -> Plans:
     for g in range(h):  # one per township: the window
         f = served[1 << g]
         keep &= (f[-1] - f <= slack[comp.groups[g]] + TOL)[_index(comp, 1 << g)]
+    keep &= _needed(comp)
     keep[-1] = True
     inside = np.flatnonzero(keep)
     most = np.empty((inside.size, (1 << h) - 1))
@@ -192,6 +196,27 @@ def plans(comp: Component, slack: FloatArray) -> Plans:
     chosen = inside[best]
     open_ = ((chosen[:, None] >> np.arange(comp.sites.size)) & 1) > 0
     return Plans(comp.rows, comp.groups, comp.sites, cost[best], most[best], open_)
+
+
+def _needed(comp: Component) -> BoolArray:
+    """Per plan, whether each of its open sites can serve a household the others leave: a site
+    whose rows the open sites without a capacity (required ones included) already reach adds
+    nothing anywhere, and the plan without it (no dearer: its cost is not negative) serves the
+    same, so the plan is beaten or matched by another. Bit operations over the sets of free
+    sites, then over their pairs with the sets of capped ones."""
+    reached = _subset_or(comp.reach_free) | comp.always
+    sets = np.arange(reached.size, dtype=np.int64)
+    spare = np.zeros(reached.size, dtype=bool)
+    for k in np.flatnonzero(comp.cost[: comp.n_free] >= 0):  # one per free site
+        bit = np.int64(1) << k
+        spare |= ((sets & bit) > 0) & (reached[sets ^ bit] == reached)
+    n_cf = comp.n_choosable_capped
+    capped = comp.reach_capped[:n_cf]
+    useless = (capped[None, :] & ~reached[:, None]) == 0  # [A, j]: A reaches all of j's rows
+    useless &= comp.cost[comp.n_free :][None, :] >= 0
+    covered = (useless.astype(np.int64) << np.arange(n_cf, dtype=np.int64)).sum(axis=1)
+    spare_capped = (np.arange(1 << n_cf, dtype=np.int64)[:, None] & covered[None, :]) > 0  # [P, A]
+    return ~(spare_capped | spare[None, :]).ravel()
 
 
 def _relevant(comp: Component, u: int) -> tuple[BoolArray, BoolArray]:
@@ -220,13 +245,15 @@ def _served(comp: Component, u: int) -> FloatArray:
     cap = comp.cap[capped]
     weigh = _weigher(np.where(((u >> comp.row_group) & 1) > 0, comp.w, 0.0))
     cap_sums = _subset_sums(cap)
-    reached = _subset_or(comp.reach_free[free]) | comp.always
+    # the cuts depend on the free sites only through the rows they reach: sets of free sites
+    # reaching the same rows (most of them) share one row of cuts
+    reached, same = np.unique(_subset_or(comp.reach_free[free]) | comp.always, return_inverse=True)
     cut = weigh(reached[:, None] | _subset_or(comp.reach_capped[capped])[None, :]) - cap_sums[None, :]
     for b in range(cap.size):  # subset minimum over the capped sites left uncut
         halves = cut.reshape(cut.shape[0], -1, 2, 1 << b)
         np.minimum(halves[:, :, 1, :], halves[:, :, 0, :], out=halves[:, :, 1, :])
     every = np.arange(1 << n_cf) + (((1 << n_required) - 1) << n_cf)  # P with the required
-    return (cap_sums[every][None, :] + cut[:, every]).T.ravel()
+    return (cap_sums[every][None, :] + cut[:, every])[same.ravel()].T.ravel()
 
 
 def _index(comp: Component, u: int) -> IntArray:
@@ -241,17 +268,20 @@ def _index(comp: Component, u: int) -> IntArray:
 
 
 def _weigher(w: FloatArray) -> Callable[[IntArray], FloatArray]:
-    """The households of sets of rows given as bits: sums of per-byte tables."""
-    n_bytes = (w.size + 7) // 8
-    padded = np.zeros(8 * n_bytes)
+    """The households of sets of rows given as bits: sums of tables of 11 bits each (two
+    look-ups up to 22 rows; a table of 2,048 numbers stays in the cache)."""
+    n_chunks = max(1, -(-w.size // _CHUNK_BITS))
+    padded = np.zeros(_CHUNK_BITS * n_chunks)
     padded[: w.size] = w
-    byte_bits = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float64)
-    tables = byte_bits @ padded.reshape(n_bytes, 8).T  # [byte value, byte]
+    values = np.arange(1 << _CHUNK_BITS)
+    chunk_bits = ((values[:, None] >> np.arange(_CHUNK_BITS)) & 1).astype(np.float64)
+    tables = (chunk_bits @ padded.reshape(n_chunks, _CHUNK_BITS).T).T.copy()  # [chunk, value]
+    low = (1 << _CHUNK_BITS) - 1
 
     def weigh(mask: IntArray) -> FloatArray:
-        out = np.zeros(mask.shape)
-        for k in range(n_bytes):  # one per byte of the row bits
-            out += tables[(mask >> (8 * k)) & 255, k]
+        out = tables[0][mask & low]
+        for k in range(1, n_chunks):  # one per further 11 rows
+            out += tables[k][(mask >> (_CHUNK_BITS * k)) & low]
         return out
 
     return weigh
