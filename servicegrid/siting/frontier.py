@@ -111,10 +111,16 @@ class Component:
 def component(q: CapacitatedQuestion, csr: sparse.csr_array, rows: IntArray) -> Component | None:
     """The component of ``rows`` ready to enumerate; None when it is too large (module notes)."""
     groups = np.unique(np.asarray(q.group)[rows])
-    sites = np.unique(csr[rows].indices)
-    sites = sites[q.upper[sites] > 0]
+    # the rows' entries straight from the CSR arrays: a component is a few rows, and slicing
+    # the sparse matrix costs more in checks than in work
+    lengths = csr.indptr[rows + 1] - csr.indptr[rows]
+    at = np.repeat(csr.indptr[rows] - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    row_of, col = np.repeat(np.arange(rows.size), lengths), csr.indices[at]
+    inside = (q.upper[col] > 0) & (csr.data[at] != 0)
+    sites = np.unique(col[inside])
     fixed = q.lower[sites] >= q.upper[sites]
-    reach = csr[rows][:, sites].toarray() > 0
+    reach = np.zeros((rows.size, sites.size), dtype=bool)
+    reach[row_of[inside], np.searchsorted(sites, col[inside])] = True
     choosable = ~fixed
     choosable[choosable] = _undominated(
         reach[:, choosable], q.cost[sites[choosable]], q.cap[sites[choosable]]
@@ -166,7 +172,7 @@ def singles(h: int) -> IntArray:
 
 def top(comp: Component) -> FloatArray:
     """The most the component serves in each of its townships with every site open."""
-    return np.array([_served(comp, 1 << g)[-1] for g in range(comp.groups.size)])
+    return np.array([_served(comp, 1 << g, every_site=True)[-1] for g in range(comp.groups.size)])
 
 
 def plans(comp: Component, slack: FloatArray) -> Plans:
@@ -235,11 +241,15 @@ def _apart(comp: Component, u: int) -> int:
         part = grown
 
 
-def _served(comp: Component, u: int) -> FloatArray:
+def _served(comp: Component, u: int, *, every_site: bool = False) -> FloatArray:
     """What each plan of the sites reaching townships ``u`` serves there (plan ``A + P·2^a``:
     the free sites ``A`` and the choosable capped sites ``P`` among them open, the required
-    ones always), by the cut formula of the module notes."""
+    ones always), by the cut formula of the module notes; with ``every_site``, only the plans
+    with every free site open (the last is every site open)."""
     free, capped = _relevant(comp, u)
+    reach_free = comp.reach_free[free]
+    if every_site:  # the free sites as one: none or all open
+        reach_free = np.array([int(np.bitwise_or.reduce(reach_free, initial=0))], dtype=np.int64)
     n_cf = int(capped[: comp.n_choosable_capped].sum())
     n_required = int(capped.sum()) - n_cf
     cap = comp.cap[capped]
@@ -247,7 +257,7 @@ def _served(comp: Component, u: int) -> FloatArray:
     cap_sums = _subset_sums(cap)
     # the cuts depend on the free sites only through the rows they reach: sets of free sites
     # reaching the same rows (most of them) share one row of cuts
-    reached, same = np.unique(_subset_or(comp.reach_free[free]) | comp.always, return_inverse=True)
+    reached, same = np.unique(_subset_or(reach_free) | comp.always, return_inverse=True)
     cut = weigh(reached[:, None] | _subset_or(comp.reach_capped[capped])[None, :]) - cap_sums[None, :]
     for b in range(cap.size):  # subset minimum over the capped sites left uncut
         halves = cut.reshape(cut.shape[0], -1, 2, 1 << b)
@@ -268,19 +278,14 @@ def _index(comp: Component, u: int) -> IntArray:
 
 
 def _weigher(w: FloatArray) -> Callable[[IntArray], FloatArray]:
-    """The households of sets of rows given as bits: sums of tables of 11 bits each (two
+    """The households of sets of rows given as bits: sums of tables of 11 rows each (two
     look-ups up to 22 rows; a table of 2,048 numbers stays in the cache)."""
-    n_chunks = max(1, -(-w.size // _CHUNK_BITS))
-    padded = np.zeros(_CHUNK_BITS * n_chunks)
-    padded[: w.size] = w
-    values = np.arange(1 << _CHUNK_BITS)
-    chunk_bits = ((values[:, None] >> np.arange(_CHUNK_BITS)) & 1).astype(np.float64)
-    tables = (chunk_bits @ padded.reshape(n_chunks, _CHUNK_BITS).T).T.copy()  # [chunk, value]
+    tables = [_subset_sums(w[k : k + _CHUNK_BITS]) for k in range(0, max(w.size, 1), _CHUNK_BITS)]
     low = (1 << _CHUNK_BITS) - 1
 
     def weigh(mask: IntArray) -> FloatArray:
-        out = tables[0][mask & low]
-        for k in range(1, n_chunks):  # one per further 11 rows
+        out = tables[0][mask & low] if w.size > _CHUNK_BITS else tables[0][mask]
+        for k in range(1, len(tables)):  # one per further 11 rows
             out += tables[k][(mask >> (_CHUNK_BITS * k)) & low]
         return out
 
