@@ -20,16 +20,20 @@ the households in ``U`` reached by the uncapped open sites or by ``D``::
 
 (an uncapped open site cannot be cut, so the rows it reaches are always on the cut's sink side).
 The minimum over all subsets ``D`` of every capped set at once is a subset-minimum transform,
-one pass per capped site, vectorised over the uncapped sets: the work is ``2^(sites)`` times the
-capped sites, whatever the number of rows (cutting over sets of rows instead costs ``2^rows``
-more). The households in a set of rows are summed from byte tables of the row bits.
+one pass per capped site, vectorised over the sets of rows the uncapped sites reach (many sets
+of sites reach the same rows and share their cuts): the work is those sets of rows times
+``2^(capped sites)`` times the capped sites, whatever the number of rows (cutting over sets of
+rows instead costs ``2^rows``). Only the sites reaching ``U`` take part in ``f_S(U)``, and a
+set of townships that no site joins is served as the sum of its parts. The households in a set
+of rows are summed from tables of 11 rows each.
 
 ``f_S`` is the rank function of a polymatroid (what ``S`` can serve in each township at once);
-plans are compared on it. Only plans short of the component's most, in each of its townships, by
-no more than that township's slack can take part in a plan meeting every target (the others need
-more from the rest of the township than it has); that window is applied before the Pareto
-filter, which gives the same plans as filtering first (a plan beating one inside the window is
-inside it too).
+plans are compared on it. A plan with an open site whose rows the open sites without a capacity
+already reach is left out: the plan without that site serves the same for no more. Only plans
+short of the component's most, in each of its townships, by no more than that township's slack
+can take part in a plan meeting every target (the others need more from the rest of the
+township than it has); that window is applied before the Pareto filter, which gives the same
+plans as filtering first (a plan beating one inside the window is inside it too).
 """
 
 from __future__ import annotations
