@@ -61,7 +61,8 @@ Modules, each owning one thing:
 - :mod:`.heuristics`: greedy, local search, tabu and Lagrangian bounds, by model family;
 - :mod:`.decompose`, :mod:`.by_parts`, :mod:`.allocate`: :func:`solve_by_parts`, the models
   solved by their independent parts (a shared ``p`` or budget split between them);
-  :mod:`.pareto`: capacitated township targets component by component;
+  :mod:`.pareto`: capacitated township targets component by component, each small
+  component's plans from :mod:`.frontier`;
 - :mod:`.reach`, :mod:`.candidates`, :mod:`.plan`, :mod:`.plan_results`: planning on a workspace
   (walking reach, candidate sites, :func:`plan_layers`, the plan read back as layers).
 

@@ -1,29 +1,25 @@
 """Capacitated coverage targets solved component by component: every small component's
-Pareto-optimal plans (cost against households served), and a master that picks one per
-component.
+Pareto-optimal plans (cost against households served, :mod:`.frontier`), and a master that
+picks one per component.
 
 Inside a county the rows fall into components that no candidate joins; only the townships'
 targets couple them. The least cost is therefore the least cost of one plan per component
 whose served households add up to every township's target, and only a component's
 Pareto-optimal plans matter (no other plan serves as much for as little). Of those, only the
 plans short of the component's most, in each of its townships, by no more than that township's
-slack (the most every component can serve there, less the target) can take part.
-
-Before enumerating, a candidate is dropped when a candidate without a capacity reaches all its
-rows for no more (rank: cost, then more rows, then no capacity, then index): a plan using it
-does as well with the other. For a small component (rows + candidates ≤ :data:`ENUM_BITS`,
-at most :data:`MAX_GROUPS` townships) every set of open candidates is enumerated. What a set can
-serve is a maximum flow from its sites (each up to its capacity) to the rows (each up to its
-households); the households it can serve in the rows of a set of townships ``U`` form a
-polymatroid, ``f(U)`` being, by the max-flow min-cut theorem, the least over sets ``T`` of
-those rows of the households outside ``T`` plus the capacities of the open sites reaching ``T``
-(an open site without a capacity reaching ``T`` makes the cut infinite): array operations over
-all (rows, sites) subset pairs. The master is a small integer program: one plan per enumerated
-component, its served households per township bounded by ``f`` (one number for a component in
-one township), the other components kept whole with their sites and shares as in
-:mod:`.capacitated`, and each township's target. It is an exact reformulation: every plan of
-the whole is matched, component by component, by one costing no more and serving no less.
-A last linear program assigns the shares of the chosen plans' rows.
+slack (the most every component can serve there, less the target) can take part: the most of
+every component is worked out first (every site open), then each small component's plans
+inside that window are enumerated (:func:`~.frontier.plans`: every set of its choosable sites,
+what it serves by the cuts over its capped sites). The components of one township are joined
+into one list of plans by a dynamic program over the households they leave unserved. The master
+is a small integer program: one plan per enumerated component, its served households per
+township bounded by the polymatroid of the plan (one number for a component in one township),
+the other components kept whole with their sites and shares as in :mod:`.capacitated`, and
+each township's target. It is an exact reformulation: every plan of the whole is matched,
+component by component, by one costing no more and serving no less. A plan's list is a far
+tighter model of a component than its sites and shares (the relaxation of capacities that open
+sites by the fraction they are used is gone), so the more components are enumerated the less the
+master branches. A last linear program assigns the shares of the chosen plans' rows.
 
 Used for the least-cost question with township targets; None (the caller solves the whole
 program) when the question does not fit or fewer than two components can be enumerated.
@@ -32,8 +28,7 @@ program) when the question does not fit or fewer than two components can be enum
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 from scipy import sparse
@@ -41,53 +36,20 @@ from scipy.sparse.csgraph import connected_components
 
 from .capacitated import CapacitatedAnswer, CapacitatedQuestion, build_model
 from .exact import Clock
+from .frontier import TOL, Plans, component, plans, top
 from .highs import LinearModel, solve
-from .result import BoolArray, FloatArray, IntArray
+from .result import FloatArray, IntArray
 
-__all__ = ["ENUM_BITS", "MAX_GROUPS", "targets_by_component"]
+__all__ = ["targets_by_component"]
 
 logger = logging.getLogger(__name__)
 
-#: Components with at most this many rows plus candidates have their plans enumerated ...
-ENUM_BITS = 24
-#: ... at most this many rows ...
-_MAX_ROWS = 16
-#: ... and those in at most this many townships.
-MAX_GROUPS = 4
-#: Most choosable sites of an enumerated component in several townships (its plans are
-#: compared pair by pair, in blocks of ``_BLOCK``).
-_MULTI_SITES = 14
-_BLOCK = 256
-#: Most cuts (row set × site set) computed at once.
-_CHUNK = 1 << 20
 #: Most households a township may leave unserved for its components to be joined by the
 #: dynamic program (cells of its table).
 _MAX_CELLS = 200_000
 #: Seconds kept for the last linear program (the shares of the chosen plans), which runs even
 #: when the time is spent: it is a transportation problem over open sites, solved in moments.
 _RESERVE = 2.0
-#: Households within which two amounts count as equal when plans are compared and the most a
-#: component serves is weighed against a township's slack.
-_TOL = 1e-6
-
-
-@dataclass(frozen=True)
-class _Plans:
-    """The Pareto-optimal plans of one enumerated component: its rows, its townships, its
-    choosable sites, and per plan the cost, the most it serves in the rows of every nonempty
-    set of its townships (column ``u - 1`` for the set with bit mask ``u``) and its open sites."""
-
-    rows: IntArray
-    groups: IntArray
-    sites: IntArray
-    cost: FloatArray
-    most: FloatArray
-    open: BoolArray
-    pick: Callable[[int], IntArray] | None = field(default=None, compare=False)
-
-    def opened(self, i: int) -> IntArray:
-        """The sites plan ``i`` opens."""
-        return self.pick(i) if self.pick is not None else self.sites[self.open[i]]
 
 
 def targets_by_component(q: CapacitatedQuestion, clock: Clock, *, rel_gap: float) -> CapacitatedAnswer | None:
@@ -106,29 +68,29 @@ def targets_by_component(q: CapacitatedQuestion, clock: Clock, *, rel_gap: float
     group = np.asarray(q.group)
     order = np.argsort(label, kind="stable")
     bounds = np.searchsorted(label[order], np.arange(n_comp + 1))
-    small: list[_Plans] = []
-    kept: list[IntArray] = []
+    ready, kept = [], []
     for k in range(n_comp):  # one per component
         r = rows[order[bounds[k] : bounds[k + 1]]]
-        plans = _enumerate(q, csr, r, np.unique(group[r]))
-        if plans is None:
+        comp = component(q, csr, r)
+        if comp is None:
             kept.append(r)
         else:
-            small.append(plans)
-    if len(small) < 2:
+            ready.append(comp)
+    if len(ready) < 2:
         return None
     target = np.asarray(q.target, dtype=np.float64)
     base = np.zeros(target.size) if q.base is None else np.asarray(q.base, dtype=np.float64)
     need = target - base
     kept_rows = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
+    # the most each township can be served: a kept component at most its households
     most = np.bincount(group[kept_rows], weights=q.w[kept_rows], minlength=target.size).astype(np.float64)
-    for plans in small:  # one per component: the most it serves in each of its townships
-        most[plans.groups] += plans.most[-1, _singles(plans.groups.size)]
+    for comp in ready:  # one per enumerated component: the most it serves in each township
+        most[comp.groups] += top(comp)
     slack = most - need
-    if np.any(slack < -_TOL):  # a target out of reach: the caller answers with the most it can serve
+    if np.any(slack < -TOL):  # a target out of reach: the caller answers with the most it can serve
         return CapacitatedAnswer("infeasible", None, None, np.inf, np.inf)
-    n_small = len(small)
-    small = [_window(plans, slack) for plans in small]
+    n_small = len(ready)
+    small = [plans(comp, slack) for comp in ready]  # one per enumerated component
     served_whole = np.all(q.w[rows] == np.round(q.w[rows])) and np.all(
         np.isin(q.cap, np.round(q.cap)) | ~np.isfinite(q.cap)
     )
@@ -155,99 +117,7 @@ def _components(q: CapacitatedQuestion, csr: sparse.csr_array, rows: IntArray) -
     return own.astype(np.int64), int(used.size)
 
 
-def _singles(h: int) -> IntArray:
-    """The columns of ``_Plans.most`` for each township alone."""
-    return (np.int64(1) << np.arange(h, dtype=np.int64)) - 1
-
-
-def _undominated(reach: BoolArray, cost: FloatArray, cap: FloatArray) -> BoolArray:
-    """Free sites that no site without a capacity, reaching all their rows for no more, beats."""
-    size = reach.sum(axis=0)
-    rank = np.empty(cost.size, dtype=np.int64)
-    rank[np.lexsort((np.arange(cost.size), np.isfinite(cap), -size, cost))] = np.arange(cost.size)
-    inside = (reach.T.astype(np.int64) @ reach.astype(np.int64)) == size[:, None]  # [j, k]: rows(j) ⊆ rows(k)
-    beats = inside & ~np.isfinite(cap)[None, :] & (rank[None, :] < rank[:, None])
-    return ~beats.any(axis=1)
-
-
-def _enumerate(
-    q: CapacitatedQuestion, csr: sparse.csr_array, rows: IntArray, groups: IntArray
-) -> _Plans | None:
-    """Every set of the component's choosable sites (its required ones always open), what it
-    serves in each set of townships and what it costs; the Pareto-optimal ones. None when the
-    component is too large to enumerate."""
-    sites = np.unique(csr[rows].indices)
-    sites = sites[q.upper[sites] > 0]
-    fixed = q.lower[sites] >= q.upper[sites]
-    reach = csr[rows][:, sites].toarray() > 0
-    free = ~fixed
-    free[free] = _undominated(reach[:, free], q.cost[sites[free]], q.cap[sites[free]])
-    s, r, h = int(free.sum()), rows.size, groups.size
-    if r + s > ENUM_BITS or r > _MAX_ROWS or h > MAX_GROUPS or (h > 1 and s > _MULTI_SITES):
-        return None
-    bit = np.int64(1) << np.arange(s, dtype=np.int64)
-    adj_free = (reach[:, free] * bit).sum(axis=1)  # per row, its free sites as a bit mask
-    members = ((np.arange(1 << r, dtype=np.int64)[:, None] >> np.arange(r)) & 1) > 0  # row sets T
-    near_free = np.bitwise_or.reduce(np.where(members, adj_free[None, :], 0), axis=1)
-    req_cap = np.where((members.astype(np.float64) @ reach[:, fixed]) > 0, q.cap[sites[fixed]][None, :], 0.0)
-    inner = members.astype(np.float64) @ q.w[rows] - req_cap.sum(
-        axis=1
-    )  # households in T less fixed capacity
-    cap_sum, cost_sum = _subset_sums(q.cap[sites[free]]), _subset_sums(q.cost[sites[free]])
-    sets = np.arange(1 << s, dtype=np.int64)
-    row_group = np.searchsorted(groups, np.asarray(q.group)[rows])
-    most = np.empty((sets.size, (1 << h) - 1))
-    chunk = max(1, _CHUNK >> s)  # row sets at a time: at most _CHUNK cuts in memory
-    for u in range(1, 1 << h):  # one per set of townships
-        in_u = ((u >> row_group) & 1) > 0
-        within = np.flatnonzero(~(members & ~in_u[None, :]).any(axis=1))  # row sets inside them
-        least = np.full(sets.size, np.inf)
-        for lo in range(0, within.size, chunk):  # blocks of row sets
-            t = within[lo : lo + chunk]
-            cut = (q.w[rows][in_u].sum() - inner[t])[:, None] + cap_sum[sets[None, :] & near_free[t][:, None]]
-            least = np.minimum(least, cut.min(axis=0))
-        most[:, u - 1] = np.round(least, 9)
-    keep = _pareto(cost_sum, most)
-    open_ = ((keep[:, None] >> np.arange(s)) & 1) > 0
-    return _Plans(rows, groups, sites[free], cost_sum[keep], most[keep], open_)
-
-
-def _pareto(cost: FloatArray, most: FloatArray) -> IntArray:
-    """The plans no other plan beats (no dearer, serving at least as much in every set of
-    townships), cheapest first."""
-    by = np.lexsort((-most[:, -1], cost))
-    m = most[by]
-    if m.shape[1] == 1:  # one township: more served than every cheaper plan
-        best_before = np.maximum.accumulate(np.r_[-np.inf, m[:, 0]])[:-1]
-        return by[m[:, 0] > best_before + _TOL]
-    kept = np.zeros(0, dtype=np.int64)
-    for lo in range(0, by.size, _BLOCK):  # blocks of plans, cheapest first
-        block = np.arange(lo, min(lo + _BLOCK, by.size))
-        mb = m[block]
-        beaten = np.all(m[kept][None, :, :] >= mb[:, None, :] - _TOL, axis=2).any(axis=1)
-        within = np.all(mb[None, :, :] >= mb[:, None, :] - _TOL, axis=2)  # [i, j]: j serves as much as i
-        beaten |= np.tril(within, k=-1).any(axis=1)  # ... and comes first: no dearer
-        kept = np.r_[kept, block[~beaten]]
-    return by[kept]
-
-
-def _subset_sums(values: FloatArray) -> FloatArray:
-    """``out[mask]`` is the sum of ``values`` over the bits of ``mask``."""
-    out = np.zeros(1)
-    for v in values:  # one per site of a small component
-        out = np.concatenate([out, out + v])
-    return out
-
-
-def _window(plans: _Plans, slack: FloatArray) -> _Plans:
-    """The plans short of the component's most, in each township, by at most its slack."""
-    single = plans.most[:, _singles(plans.groups.size)]
-    keep = np.all(single[-1] - single <= slack[plans.groups] + _TOL, axis=1)
-    keep |= np.arange(keep.size) == keep.size - 1  # the plan serving the most always takes part
-    return replace(plans, cost=plans.cost[keep], most=plans.most[keep], open=plans.open[keep])
-
-
-def _by_township(small: list[_Plans], slack: FloatArray) -> list[_Plans]:
+def _by_township(small: list[Plans], slack: FloatArray) -> list[Plans]:
     """The components of each township (those in it alone) as one: its Pareto plans, by a
     dynamic program over the households they leave unserved (a whole number, at most the
     township's slack in any plan meeting its target), the least cost for each."""
@@ -257,7 +127,7 @@ def _by_township(small: list[_Plans], slack: FloatArray) -> list[_Plans]:
     for g in np.unique(township):  # one per township
         comps = [p for p, t in zip(single, township, strict=True) if t == g]
         short = [np.round(p.most[-1, 0] - p.most[:, 0]).astype(np.int64) for p in comps]
-        cells = int(min(sum(int(d.max()) for d in short), np.floor(slack[g] + _TOL)))
+        cells = int(min(sum(int(d.max()) for d in short), np.floor(slack[g] + TOL)))
         if len(comps) < 2 or cells > _MAX_CELLS or max(d.size for d in short) > np.iinfo(np.int16).max:
             out.extend(comps)
             continue
@@ -284,7 +154,7 @@ def _by_township(small: list[_Plans], slack: FloatArray) -> list[_Plans]:
             return np.concatenate(opened)
 
         out.append(
-            _Plans(
+            Plans(
                 rows=np.concatenate([p.rows for p in comps]),
                 groups=np.array([g]),
                 sites=np.concatenate([p.sites for p in comps]),
@@ -300,7 +170,7 @@ def _by_township(small: list[_Plans], slack: FloatArray) -> list[_Plans]:
 def _master(
     q: CapacitatedQuestion,
     csr: sparse.csr_array,
-    small: list[_Plans],
+    small: list[Plans],
     kept_rows: IntArray,
     need: FloatArray,
     clock: Clock,
@@ -439,7 +309,7 @@ def _restricted(
 def _shares(
     q: CapacitatedQuestion,
     csr: sparse.csr_array,
-    small: list[_Plans],
+    small: list[Plans],
     floors: list[FloatArray],
     x: FloatArray,
     clock: Clock,

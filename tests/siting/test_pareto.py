@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from servicegrid.siting import pareto, upgrade_or_build
+from servicegrid.siting import frontier, pareto, upgrade_or_build
 from servicegrid.siting.capacitated import CapacitatedQuestion, solve_capacitated
 from servicegrid.siting.exact import Clock
 
@@ -78,7 +78,7 @@ def test_targets_by_component_equal_the_whole_program(seed: int, target: float, 
     whole = solve_capacitated(q, time_limit=30, rel_gap=1e-9)
     with pytest.MonkeyPatch.context() as patch:
         # few bits keep most components whole in the master; more enumerate them
-        patch.setattr(pareto, "ENUM_BITS", bits)
+        patch.setattr(frontier, "ENUM_BITS", bits)
         split = pareto.targets_by_component(q, Clock(30), rel_gap=1e-9)
     if split is None:  # fewer than two components to enumerate
         return
