@@ -105,5 +105,6 @@ def test_the_public_api_is_importable_from_the_top():
         assert getattr(servicegrid, name) is not None, name
     from servicegrid import measure_coverage, open_workspace, plan_sites
 
-    assert open_workspace.__module__ == "servicegrid.pipeline"
-    assert measure_coverage.__module__ == plan_sites.__module__ == "servicegrid.pipeline"
+    # the one way in: the stages come from the pipeline package, not from the engines
+    assert open_workspace.__module__ == "servicegrid.pipeline.project"
+    assert measure_coverage.__module__ == plan_sites.__module__ == "servicegrid.pipeline.stages"
