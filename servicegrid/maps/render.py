@@ -132,20 +132,16 @@ def render_map(
         township_name = str(names.iloc[0]) if len(names) else township
     sources, layers, tier = build_layers(data, tier=tier, lang=lang, paths=basemap == "none")
     geometry, tolerances, note = _within_budget(sources, data, vertex_budget)
-    left = [key for key in LEFT_TO_TOWNSHIPS if key in geometry] if township is None else []
-    dropped = []
-    while note and vertex_count_of(geometry) > vertex_budget and left:
+    if township is None and note and vertex_count_of(geometry) > vertex_budget:
         # a county over its budget even at the largest step: the finest boundaries (off at first
         # anyway) are left to the township maps, which draw them unsimplified
-        dropped.append(left.pop(0))
-        kept = [s for s in sources if s.key not in dropped]
-        estimate = sum(vertex_count(geometry[s.key].to_numpy()) for s in kept)
-        if estimate <= vertex_budget or not left:
-            sources, layers = kept, [layer for layer in layers if layer.source not in dropped]
+        dropped = _fine_sources_to_leave(geometry, vertex_budget)
+        if dropped:
+            sources = [s for s in sources if s.key not in dropped]
+            layers = [layer for layer in layers if layer.source not in dropped]
             geometry, tolerances, note = _within_budget(sources, data, vertex_budget)
-            names = " and ".join(_FINE_NAMES[k] for k in dropped)
-            note = f"{note}; the {names} are left to the township maps"
-            break
+            left = f"the {' and '.join(_FINE_NAMES[k] for k in dropped)} are left to the township maps"
+            note = f"{note}; {left}" if note else left
     notes = (note,) if note else ()
     if note:
         logger.warning("%s: %s", township_name or data.name, note)
@@ -207,6 +203,19 @@ def _within_budget(
         coverages=[s.key for s in sources if s.tiles],
         always={"paths": PATHS_TOLERANCE_M},
     )
+
+
+def _fine_sources_to_leave(geometry: dict[str, gpd.GeoSeries], budget: int) -> list[str]:
+    """The sources of :data:`LEFT_TO_TOWNSHIPS` a county map leaves out, finest first, until the
+    rest (as simplified at the largest step) is within ``budget``, or all of them."""
+    dropped: list[str] = []
+    total = vertex_count_of(geometry)
+    for key in (k for k in LEFT_TO_TOWNSHIPS if k in geometry):
+        dropped.append(key)
+        total -= vertex_count(geometry[key].to_numpy())
+        if total <= budget:
+            break
+    return dropped
 
 
 def vertex_count_of(geometry: dict[str, gpd.GeoSeries]) -> int:
