@@ -114,7 +114,7 @@ class Converter:
         if lon.size == 1 and lat.size == 1 and coordsys == "wgs84":  # a request: pyproj's scalar call
             x, y = self._transformer(False).transform(float(lon.flat[0]), float(lat.flat[0]))
             return np.array([[x, y]])
-        w_lon, w_lat = to_wgs84(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), coordsys)
+        w_lon, w_lat = to_wgs84(lon, lat, coordsys)
         x, y = self._transformer(False).transform(w_lon, w_lat)
         return np.column_stack([np.atleast_1d(x), np.atleast_1d(y)])
 

@@ -133,7 +133,7 @@ def import_osm(
     )
     say(stored.notes)
     say(stored.summary())
-    say(community_point_notes(into, communities, stored))
+    say(community_point_notes(communities, stored))
     written = ", ".join(f"{len(layers[name]):,} {name}" for name in stored.given) or "nothing"
     also = f" (also updated: {', '.join(stored.also_changed)})" if stored.also_changed else ""
     console.print(

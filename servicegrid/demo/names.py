@@ -65,12 +65,7 @@ def _township_names(table: tuple[str, ...], n: int) -> np.ndarray:
     xiang = (np.arange(len(stems)) * 7919 % 100) < 100 * _XIANG_SHARE
     generated = np.char.add(stems, np.where(xiang, "乡", "镇"))
     taken = {name[:-1] for name in table}
-    generated = generated[~np.isin(stems, list(taken))]
-    out = np.r_[np.array(table), generated][:n]
-    if len(out) < n:
-        msg = f"{n} townships asked; the demo's name tables hold {len(out)}"
-        raise ValueError(msg)
-    return out
+    return _table_then(table, generated[~np.isin(stems, list(taken))], n, "townships")
 
 
 def _street_names(table: tuple[str, ...], n: int) -> np.ndarray:
@@ -79,9 +74,13 @@ def _street_names(table: tuple[str, ...], n: int) -> np.ndarray:
         return np.array(table[:n])
     stems = _stems(_STREET_SECOND)
     generated = np.char.add(stems, "街道")
-    generated = generated[~np.isin(generated, list(table))]
+    return _table_then(table, generated[~np.isin(generated, list(table))], n, "streets")
+
+
+def _table_then(table: tuple[str, ...], generated: np.ndarray, n: int, what: str) -> np.ndarray:
+    """The first ``n`` of the table's names followed by the generated ones."""
     out = np.r_[np.array(table), generated][:n]
     if len(out) < n:
-        msg = f"{n} streets asked; the demo's name tables hold {len(out)}"
+        msg = f"{n} {what} asked; the demo's name tables hold {len(out)}"
         raise ValueError(msg)
     return out

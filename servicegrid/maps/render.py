@@ -132,7 +132,7 @@ def render_map(
         township_name = str(names.iloc[0]) if len(names) else township
     sources, layers, tier = build_layers(data, tier=tier, lang=lang, paths=basemap == "none")
     geometry, tolerances, note = _within_budget(sources, data, vertex_budget)
-    if township is None and note and vertex_count_of(geometry) > vertex_budget:
+    if township is None and note and _vertices_of(geometry) > vertex_budget:
         # a county over its budget even at the largest step: the finest boundaries (off at first
         # anyway) are left to the township maps, which draw them unsimplified
         dropped = _fine_sources_to_leave(geometry, vertex_budget)
@@ -209,7 +209,7 @@ def _fine_sources_to_leave(geometry: dict[str, gpd.GeoSeries], budget: int) -> l
     """The sources of :data:`LEFT_TO_TOWNSHIPS` a county map leaves out, finest first, until the
     rest (as simplified at the largest step) is within ``budget``, or all of them."""
     dropped: list[str] = []
-    total = vertex_count_of(geometry)
+    total = _vertices_of(geometry)
     for key in (k for k in LEFT_TO_TOWNSHIPS if k in geometry):
         dropped.append(key)
         total -= vertex_count(geometry[key].to_numpy())
@@ -218,7 +218,7 @@ def _fine_sources_to_leave(geometry: dict[str, gpd.GeoSeries], budget: int) -> l
     return dropped
 
 
-def vertex_count_of(geometry: dict[str, gpd.GeoSeries]) -> int:
+def _vertices_of(geometry: dict[str, gpd.GeoSeries]) -> int:
     """Vertices of every source in ``geometry``."""
     return sum(vertex_count(g.to_numpy()) for g in geometry.values())
 

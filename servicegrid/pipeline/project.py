@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,6 @@ __all__ = [
     "require_valid",
 ]
 
-logger = logging.getLogger(__name__)
 
 CACHE_FOLDER = ".servicegrid-cache"  # beside the workspace: cached walking networks
 Lang = Literal["zh", "en"]

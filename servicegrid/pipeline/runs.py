@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -20,8 +19,6 @@ if TYPE_CHECKING:
     from ..standards.audit import AuditResult
 
 __all__ = ["STAGES", "DemoRun", "StagesRun", "run_demo", "run_stages"]
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

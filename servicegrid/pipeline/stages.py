@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -37,8 +36,6 @@ __all__ = [
     "write_coverage",
     "write_plan",
 ]
-
-logger = logging.getLogger(__name__)
 
 
 def validate_workspace(project: Project, *, network: StreetNetwork | None = None) -> ValidationReport:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import geopandas as gpd
 
@@ -15,12 +14,7 @@ from ..errors import InputError
 from ..geo.hierarchy import fill_parent_ids
 from ..geo.workspace import Workspace, WorkspaceSettings, read_workspace, write_layers
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = ["Stored", "community_point_notes", "store_layers"]
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,7 +25,7 @@ class Stored:
     now); ``merged``: layer → (rows kept, rows added, incoming rows that were already there);
     ``kept``: layers the workspace already had and that were left as they were → (rows in the
     workspace, rows offered); ``also_changed``: other layers whose blank parent ids the new
-    layers filled.
+    layers filled; ``workspace``: the workspace as it stands after the write.
     """
 
     path: Path
@@ -42,6 +36,7 @@ class Stored:
     replaced: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     merged: Mapping[str, tuple[int, int, int]] = field(default_factory=dict)
     kept: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    workspace: Workspace | None = None
 
     def summary(self) -> list[str]:
         """One line per thing done to the workspace, for the user."""
@@ -59,9 +54,7 @@ class Stored:
         return lines
 
 
-def community_point_notes(
-    path: str | os.PathLike[str], points: gpd.GeoDataFrame, stored: Stored
-) -> list[str]:
+def community_point_notes(points: gpd.GeoDataFrame, stored: Stored) -> list[str]:
     """How the community points of an OpenStreetMap import sit in the villages the workspace
     kept (its own register: the file's villages were not written, or merged into it); nothing
     when the villages written are the file's own (their notes came with the file's)."""
@@ -69,7 +62,7 @@ def community_point_notes(
 
     if not len(points) or "villages" in stored.added or "villages" in stored.replaced:
         return []
-    villages = read_workspace(path).layers.get("villages")
+    villages = stored.workspace.layers.get("villages") if stored.workspace is not None else None
     if villages is None or not len(villages):
         return []
     return notes_for(points, villages, where="in the workspace")
@@ -151,4 +144,5 @@ def store_layers(
         replaced=replaced,
         merged=merged,
         kept=kept,
+        workspace=filled.workspace,
     )
